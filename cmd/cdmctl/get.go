@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cdm/customer-api/internal/apigw"
+	"github.com/cdm/customer-api/internal/customer"
+	"github.com/cdm/customer-api/internal/dynamo"
+)
+
+func get(ctx context.Context, sio stdio, args []string) error {
+	s, err := readSettings()
+	if err != nil {
+		return err
+	}
+	fs := newFlags("get", sio, &s)
+	client := fs.String("client", "", "client `ID`")
+	if err := parse(fs, args, 1); err != nil {
+		return err
+	}
+	ccid := fs.Arg(0)
+	if customer.ValidateClientID(*client) != nil {
+		return fmt.Errorf("%w: --client %q is not a valid client ID", errUsage, *client)
+	}
+	if customer.ValidateCCID(ccid) != nil {
+		return fmt.Errorf("%w: %q is not a valid ccid", errUsage, ccid)
+	}
+	c, err := connect(ctx, s)
+	if err != nil {
+		return err
+	}
+	cust, err := dynamo.NewStore(c.db, s.CustomersTable, s.APIKeysTable).Customer(ctx, *client, ccid)
+	if errors.Is(err, customer.ErrNotFound) {
+		return fmt.Errorf("no customer %s for client %s", ccid, *client)
+	}
+	if err != nil {
+		return err
+	}
+	body, err := apigw.EncodeCustomer(cust)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(sio.out, body)
+	return nil
+}

@@ -1,0 +1,135 @@
+// Command cdmctl is the operator's and developer's tool for the customer API:
+// it creates the tables, manages API keys, imports and reads customers, and
+// serves the endpoint locally as API Gateway would.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/cdm/customer-api/internal/env"
+)
+
+const usage = `usage: cdmctl <command> [flags]
+
+commands:
+  serve   [--addr 127.0.0.1:3000] [--timeout 10s]   serve the API locally
+  tables create                                     create both tables if absent
+  keys create --client ID [--label TEXT] [--expires 720h] [--key VALUE]
+  keys revoke KEY | --hash PREFIX
+  keys list [--client ID]
+  import --client ID [--skip-invalid] [--dry-run] FILE|-
+  get --client ID CCID                              print a customer as the API returns it
+
+Every command reads CUSTOMERS_TABLE, API_KEYS_TABLE, DYNAMODB_ENDPOINT and the
+AWS SDK's default credential chain; --customers-table and --keys-table override
+the table names.
+`
+
+// errUsage marks a mistake in the command line (exit status 2).
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	switch {
+	case err == nil:
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(os.Stderr, "cdmctl:", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "cdmctl:", err)
+		os.Exit(1)
+	}
+}
+
+// io bundles the standard streams, so that tests can run commands in process.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) error {
+	sio := stdio{in: in, out: out, err: errOut}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(out, usage)
+		if len(args) == 0 {
+			return fmt.Errorf("%w: no command given", errUsage)
+		}
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	sub := ""
+	if (cmd == "tables" || cmd == "keys") && len(rest) > 0 {
+		sub, rest = rest[0], rest[1:]
+	}
+	switch cmd + " " + sub {
+	case "serve ":
+		return serve(ctx, sio, rest)
+	case "tables create":
+		return tablesCreate(ctx, sio, rest)
+	case "keys create":
+		return keysCreate(ctx, sio, rest)
+	case "keys revoke":
+		return keysRevoke(ctx, sio, rest)
+	case "keys list":
+		return keysList(ctx, sio, rest)
+	case "import ":
+		return importCustomers(ctx, sio, rest)
+	case "get ":
+		return get(ctx, sio, rest)
+	}
+	fmt.Fprint(errOut, usage)
+	return fmt.Errorf("%w: unknown command %q", errUsage, (cmd + " " + sub))
+}
+
+// setup is what every command needs: settings and a DynamoDB client.
+type setup struct {
+	settings env.Settings
+	db       *dynamodb.Client
+}
+
+// newFlags returns a flag set with the table-name flags every command takes.
+func newFlags(name string, sio stdio, s *env.Settings) *flag.FlagSet {
+	fs := flag.NewFlagSet("cdmctl "+name, flag.ContinueOnError)
+	fs.SetOutput(sio.err)
+	fs.StringVar(&s.CustomersTable, "customers-table", s.CustomersTable, "customers table `name` (env CUSTOMERS_TABLE)")
+	fs.StringVar(&s.APIKeysTable, "keys-table", s.APIKeysTable, "API keys table `name` (env API_KEYS_TABLE)")
+	return fs
+}
+
+// parse parses args into fs and requires exactly nargs positional arguments
+// (-1: any number).
+func parse(fs *flag.FlagSet, args []string, nargs int) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return fmt.Errorf("%w: %s", errUsage, fs.Name())
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if nargs >= 0 && fs.NArg() != nargs {
+		return fmt.Errorf("%w: %s takes %d argument(s), got %d", errUsage, fs.Name(), nargs, fs.NArg())
+	}
+	return nil
+}
+
+func readSettings() (env.Settings, error) {
+	return env.Read()
+}
+
+func connect(ctx context.Context, s env.Settings) (setup, error) {
+	db, err := env.DynamoDB(ctx, s)
+	if err != nil {
+		return setup{}, err
+	}
+	return setup{settings: s, db: db}, nil
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/cdm/customer-api/internal/apigw"
+	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/dynamo"
+)
+
+func serve(ctx context.Context, sio stdio, args []string) error {
+	s, err := readSettings()
+	if err != nil {
+		return err
+	}
+	fs := newFlags("serve", sio, &s)
+	addr := fs.String("addr", "127.0.0.1:3000", "listen `address`")
+	timeout := fs.Duration("timeout", 10*time.Second, "each invocation's time limit, as the function's timeout")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *timeout <= 0 {
+		return fmt.Errorf("%w: --timeout must be positive", errUsage)
+	}
+	c, err := connect(ctx, s)
+	if err != nil {
+		return err
+	}
+	store := dynamo.NewStore(c.db, s.CustomersTable, s.APIKeysTable)
+	handler := apigw.NewHandler(store, apikey.NewAuthorizer(store, s.KeyCacheTTL), slog.New(slog.NewJSONHandler(sio.out, nil)), s.StorageTimeout)
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	srv := &http.Server{
+		Handler:           apigw.NewLocalGateway(handler, *timeout),
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	fmt.Fprintf(sio.err, "cdmctl: serving http://%s%s (tables %s, %s)\n", ln.Addr(), apigw.Resource, s.CustomersTable, s.APIKeysTable)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,35 @@
+// Command get-customer is the Lambda function behind
+// GET /cdm/client/{client_id}/customer/{ccid}.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/cdm/customer-api/internal/apigw"
+	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/env"
+)
+
+func main() {
+	settings, err := env.Read()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "get-customer:", err)
+		os.Exit(1)
+	}
+	db, err := env.DynamoDB(context.Background(), settings)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "get-customer:", err)
+		os.Exit(1)
+	}
+	store := dynamo.NewStore(db, settings.CustomersTable, settings.APIKeysTable)
+	keys := apikey.NewAuthorizer(store, settings.KeyCacheTTL)
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	handler := apigw.NewHandler(store, keys, log, settings.StorageTimeout)
+	lambda.Start(handler.Handle)
+}

@@ -1,0 +1,178 @@
+// Package apigw is the API Gateway edge of the product: it turns a REST API
+// proxy event into a customer read and every outcome into the documented
+// response.
+package apigw
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/customer"
+)
+
+// APIKeyHeader is the request header that carries the caller's API key.
+const APIKeyHeader = "xx-relay-api-key"
+
+// Customers loads one customer. It returns customer.ErrNotFound when none is
+// stored.
+type Customers interface {
+	Customer(ctx context.Context, clientID, ccid string) (customer.Customer, error)
+}
+
+// Authorizer decides whether the key with the given hash may read clientID's
+// records: nil, apikey.ErrUnauthorized, or the error that prevented a decision.
+type Authorizer interface {
+	Authorize(ctx context.Context, hash, clientID string) error
+}
+
+// Handler answers GET /cdm/client/{client_id}/customer/{ccid}.
+type Handler struct {
+	customers      Customers
+	keys           Authorizer
+	log            *slog.Logger
+	storageTimeout time.Duration
+	metrics        *metrics
+	warm           atomic.Bool
+}
+
+// reserve is the time kept back from the invocation's deadline so that a
+// storage failure is still answered with a 500 before the function times out.
+const reserve = 250 * time.Millisecond
+
+// NewHandler returns a Handler that authorizes with keys, loads from
+// customers, logs one JSON line per request to log, and gives storage at most
+// storageTimeout per request (less when the invocation has less time left).
+func NewHandler(customers Customers, keys Authorizer, log *slog.Logger, storageTimeout time.Duration) *Handler {
+	return &Handler{customers: customers, keys: keys, log: log, storageTimeout: storageTimeout, metrics: newMetrics()}
+}
+
+// Handle serves one proxy event. It always returns a nil error: API Gateway
+// turns a returned error into a bare 502.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
+	start := time.Now()
+	cold := !h.warm.Swap(true)
+	requestID := req.RequestContext.RequestID
+	if requestID == "" {
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			requestID = lc.AwsRequestID
+		}
+	}
+	clientID := req.PathParameters["client_id"]
+	ccid := req.PathParameters["ccid"]
+	var keyHash string
+	var cause error
+
+	defer func() {
+		if p := recover(); p != nil {
+			cause = errors.New("panic at " + panicSite())
+			resp = errorResponse(statusOf(cause), requestID)
+		}
+		h.logRequest(ctx, requestID, clientID, ccid, keyHash, resp.StatusCode, time.Since(start), cold, cause)
+	}()
+
+	var c customer.Customer
+	keyHash, c, cause = h.load(ctx, req, clientID, ccid)
+	if cause != nil {
+		return errorResponse(statusOf(cause), requestID), nil
+	}
+	body, err := encodeCustomer(c)
+	if err != nil {
+		cause = err
+		return errorResponse(statusOf(cause), requestID), nil
+	}
+	return response(200, body), nil
+}
+
+// load runs the contract's evaluation order and returns the key hash (for
+// the log) and the customer, or the first error that applies.
+func (h *Handler) load(ctx context.Context, req events.APIGatewayProxyRequest, clientID, ccid string) (string, customer.Customer, error) {
+	key, ok := apiKey(req)
+	if !ok {
+		return "", customer.Customer{}, apikey.ErrUnauthorized
+	}
+	hash := apikey.Hash(key)
+	if customer.ValidateClientID(clientID) != nil {
+		return hash, customer.Customer{}, apikey.ErrUnauthorized
+	}
+	ctx, cancel := h.storageContext(ctx)
+	defer cancel()
+	if err := h.keys.Authorize(ctx, hash, clientID); err != nil {
+		return hash, customer.Customer{}, err
+	}
+	if err := customer.ValidateCCID(ccid); err != nil {
+		return hash, customer.Customer{}, err
+	}
+	c, err := h.customers.Customer(ctx, clientID, ccid)
+	return hash, c, err
+}
+
+// storageContext bounds all storage calls of one request by the storage
+// timeout and by the invocation's own deadline less a reserve.
+func (h *Handler) storageContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(h.storageTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Add(-reserve).Before(deadline) {
+		deadline = d.Add(-reserve)
+	}
+	return context.WithDeadline(ctx, deadline)
+}
+
+// apiKey returns the one API key the request carries, from headers or
+// multiValueHeaders under any letter case. Several different keys are as good
+// as none: the caller's identity must not be a guess.
+func apiKey(req events.APIGatewayProxyRequest) (string, bool) {
+	var key string
+	found := false
+	take := func(v string) bool {
+		v = strings.Trim(v, " \t")
+		if v == "" {
+			return true
+		}
+		if found && v != key {
+			return false
+		}
+		key, found = v, true
+		return true
+	}
+	for name, v := range req.Headers {
+		if strings.EqualFold(name, APIKeyHeader) && !take(v) {
+			return "", false
+		}
+	}
+	for name, vs := range req.MultiValueHeaders {
+		if !strings.EqualFold(name, APIKeyHeader) {
+			continue
+		}
+		for _, v := range vs {
+			if !take(v) {
+				return "", false
+			}
+		}
+	}
+	return key, found
+}
+
+func panicSite() string {
+	// Skip runtime frames to name the first frame of ours that panicked.
+	pcs := make([]uintptr, 16)
+	n := runtime.Callers(3, pcs)
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, "runtime.") {
+			return f.Function + ":" + strconv.Itoa(f.Line)
+		}
+		if !more {
+			return "unknown"
+		}
+	}
+}

@@ -1,0 +1,142 @@
+package apigw
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Resource is the route of the endpoint, as API Gateway names it.
+const Resource = "/cdm/client/{client_id}/customer/{ccid}"
+
+// LocalGateway serves the endpoint over HTTP as API Gateway would: each
+// request becomes the REST API proxy event the gateway sends, handled by the
+// very Handler the Lambda runs, with the invocation deadline a function of
+// the given timeout has.
+type LocalGateway struct {
+	handler *Handler
+	timeout time.Duration
+	stage   string
+}
+
+// NewLocalGateway returns a LocalGateway for h whose invocations have
+// timeout to run.
+func NewLocalGateway(h *Handler, timeout time.Duration) *LocalGateway {
+	return &LocalGateway{handler: h, timeout: timeout, stage: "local"}
+}
+
+func (g *LocalGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	requestID := newRequestID()
+	params, ok := routeParams(r.URL)
+	if !ok {
+		writeGatewayError(w, http.StatusNotFound, RouteNotFoundMessage, requestID)
+		return
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		writeGatewayError(w, http.StatusMethodNotAllowed, MethodNotAllowedMessage, requestID)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), g.timeout)
+	defer cancel()
+	resp, _ := g.handler.Handle(ctx, g.event(r, params, requestID))
+	h := w.Header()
+	for k, v := range resp.Headers {
+		h.Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		h.Del(k)
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write([]byte(resp.Body))
+}
+
+// routeParams matches /cdm/client/{client_id}/customer/{ccid} on the escaped
+// path, so that an encoded "/" stays inside its parameter, and decodes each
+// parameter as API Gateway does.
+func routeParams(u *url.URL) (map[string]string, bool) {
+	parts := strings.Split(u.EscapedPath(), "/")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "cdm" || parts[2] != "client" || parts[4] != "customer" {
+		return nil, false
+	}
+	clientID, err1 := url.PathUnescape(parts[3])
+	ccid, err2 := url.PathUnescape(parts[5])
+	if err1 != nil || err2 != nil {
+		return nil, false
+	}
+	return map[string]string{"client_id": clientID, "ccid": ccid}, true
+}
+
+func (g *LocalGateway) event(r *http.Request, params map[string]string, requestID string) events.APIGatewayProxyRequest {
+	headers := make(map[string]string, len(r.Header))
+	multi := make(map[string][]string, len(r.Header))
+	for k, vs := range r.Header {
+		headers[k] = vs[len(vs)-1]
+		multi[k] = vs
+	}
+	if r.Host != "" {
+		headers["Host"] = r.Host
+		multi["Host"] = []string{r.Host}
+	}
+	var query map[string]string
+	var multiQuery map[string][]string
+	if q := r.URL.Query(); len(q) > 0 {
+		query = make(map[string]string, len(q))
+		multiQuery = q
+		for k, vs := range q {
+			query[k] = vs[len(vs)-1]
+		}
+	}
+	sourceIP, _, _ := net.SplitHostPort(r.RemoteAddr)
+	now := time.Now()
+	return events.APIGatewayProxyRequest{
+		Resource:                        Resource,
+		Path:                            r.URL.Path,
+		HTTPMethod:                      r.Method,
+		Headers:                         headers,
+		MultiValueHeaders:               multi,
+		QueryStringParameters:           query,
+		MultiValueQueryStringParameters: multiQuery,
+		PathParameters:                  params,
+		RequestContext: events.APIGatewayProxyRequestContext{
+			Stage:            g.stage,
+			RequestID:        requestID,
+			ResourcePath:     Resource,
+			HTTPMethod:       r.Method,
+			Path:             "/" + g.stage + r.URL.Path,
+			Protocol:         r.Proto,
+			RequestTime:      now.UTC().Format("02/Jan/2006:15:04:05 -0700"),
+			RequestTimeEpoch: now.UnixMilli(),
+			Identity:         events.APIGatewayRequestIdentity{SourceIP: sourceIP, UserAgent: r.UserAgent()},
+		},
+	}
+}
+
+func writeGatewayError(w http.ResponseWriter, status int, message, requestID string) {
+	h := w.Header()
+	for k, v := range responseHeaders {
+		h.Set(k, v)
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(ErrorBody(message, requestID)))
+}
+
+// newRequestID returns a random UUID-shaped request ID, as API Gateway's are.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	s := hex.EncodeToString(b[:])
+	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
+}

@@ -1,0 +1,80 @@
+package apigw
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/cdm/customer-api/internal/apikey"
+)
+
+// MetricsNamespace is the CloudWatch namespace of the request metrics.
+const MetricsNamespace = "CDM/CustomerAPI"
+
+// metrics holds the constant part of the CloudWatch Embedded Metric Format
+// directive that rides on each access line, so that request count and latency
+// by status become metrics with no agent and no API call. Status is the only
+// dimension: nothing of a caller or a customer becomes a metric.
+type metrics struct {
+	directive json.RawMessage
+}
+
+func newMetrics() *metrics {
+	d, err := json.Marshal([]map[string]any{{
+		"Namespace":  MetricsNamespace,
+		"Dimensions": [][]string{{"Status"}},
+		"Metrics": []map[string]string{
+			{"Name": "Requests", "Unit": "Count"},
+			{"Name": "Latency", "Unit": "Milliseconds"},
+		},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	return &metrics{directive: d}
+}
+
+// maxLoggedID bounds what a caller-chosen identifier can add to a log line.
+const maxLoggedID = 128
+
+// logRequest writes the one access line of a request: who (key hash prefix)
+// read which record (client_id, ccid), with what outcome. Nothing else of the
+// request or the customer is logged.
+func (h *Handler) logRequest(ctx context.Context, requestID, clientID, ccid, keyHash string, status int, latency time.Duration, cold bool, cause error) {
+	ms := float64(latency.Microseconds()) / 1000
+	attrs := []slog.Attr{
+		slog.String("request_id", requestID),
+		slog.String("client_id", truncate(clientID)),
+		slog.String("ccid", truncate(ccid)),
+		slog.Int("status", status),
+		slog.Float64("latency_ms", ms),
+		slog.String("key_hash_prefix", apikey.HashPrefix(keyHash)),
+		slog.Bool("cold_start", cold),
+		slog.Group("_aws",
+			slog.Int64("Timestamp", time.Now().UnixMilli()),
+			slog.Any("CloudWatchMetrics", h.metrics.directive),
+		),
+		slog.String("Status", strconv.Itoa(status)),
+		slog.Int("Requests", 1),
+		slog.Float64("Latency", ms),
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+		if cause != nil {
+			// Causes are this product's own errors, which name operations,
+			// tables and attributes, never values.
+			attrs = append(attrs, slog.String("error", cause.Error()))
+		}
+	}
+	h.log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+func truncate(s string) string {
+	if len(s) <= maxLoggedID {
+		return s
+	}
+	return s[:maxLoggedID]
+}

@@ -1,0 +1,179 @@
+// Package apikey authorizes callers by API key: keys are known only by the
+// SHA-256 of their raw bytes, each bound to one client ID.
+package apikey
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Status values a stored key can have.
+const (
+	StatusActive  = "active"
+	StatusRevoked = "revoked"
+)
+
+var (
+	// ErrUnauthorized means the caller may not read the client's records. It
+	// never says why.
+	ErrUnauthorized = errors.New("apikey: unauthorized")
+	// ErrNotFound means no key is stored under a hash.
+	ErrNotFound = errors.New("apikey: not found")
+)
+
+// Record is a stored API key. The raw key is never part of it.
+type Record struct {
+	Hash      string
+	ClientID  string
+	Status    string
+	Label     string
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero: never expires
+}
+
+// Allows reports whether r lets a caller read clientID's records at now.
+func (r Record) Allows(clientID string, now time.Time) bool {
+	if r.Status != StatusActive || r.ClientID != clientID {
+		return false
+	}
+	return r.ExpiresAt.IsZero() || now.Before(r.ExpiresAt)
+}
+
+// Hash returns the lowercase hex SHA-256 of the raw key's bytes.
+func Hash(rawKey string) string {
+	sum := sha256.Sum256([]byte(rawKey))
+	return hex.EncodeToString(sum[:])
+}
+
+// HashPrefix returns the first eight hex digits of a key hash: enough to tell
+// keys apart in logs, too little to look one up.
+func HashPrefix(hash string) string {
+	if len(hash) < 8 {
+		return hash
+	}
+	return hash[:8]
+}
+
+// Lookup finds a stored key by its hash. It returns ErrNotFound when there is
+// none, and any other error when the store failed.
+type Lookup interface {
+	APIKey(ctx context.Context, hash string) (Record, error)
+}
+
+// Authorizer checks keys against a Lookup and remembers keys it found for a
+// short TTL, so that a warm caller costs no key read. A revoked key therefore
+// keeps working for at most the TTL; an expired one stops at once.
+type Authorizer struct {
+	lookup Lookup
+	ttl    time.Duration
+	max    int
+	now    func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cached
+}
+
+type cached struct {
+	rec   Record
+	until time.Time
+}
+
+// maxCachedKeys bounds the cache; it only holds keys that exist, so the bound
+// is reached only by a very large fleet of clients.
+const maxCachedKeys = 10000
+
+// NewAuthorizer returns an Authorizer that reads keys through lookup and
+// caches found ones for ttl (zero disables the cache).
+func NewAuthorizer(lookup Lookup, ttl time.Duration) *Authorizer {
+	return &Authorizer{lookup: lookup, ttl: ttl, max: maxCachedKeys, now: time.Now, cache: make(map[string]cached)}
+}
+
+// Authorize returns nil when the key whose hash is given may read
+// clientID's records, ErrUnauthorized when it may not, and the store's error
+// when the key could not be read; a failure never authorizes.
+func (a *Authorizer) Authorize(ctx context.Context, hash, clientID string) error {
+	now := a.now()
+	rec, ok := a.cached(hash, now)
+	if !ok {
+		var err error
+		rec, err = a.lookup.APIKey(ctx, hash)
+		if errors.Is(err, ErrNotFound) {
+			return ErrUnauthorized
+		}
+		if err != nil {
+			return err
+		}
+		a.remember(hash, rec, now)
+	}
+	if !rec.Allows(clientID, now) {
+		return ErrUnauthorized
+	}
+	return nil
+}
+
+func (a *Authorizer) cached(hash string, now time.Time) (Record, bool) {
+	if a.ttl <= 0 {
+		return Record{}, false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c, ok := a.cache[hash]
+	if !ok || !now.Before(c.until) {
+		return Record{}, false
+	}
+	return c.rec, true
+}
+
+func (a *Authorizer) remember(hash string, rec Record, now time.Time) {
+	// Only usable keys are worth remembering; a revoked one is read again.
+	if a.ttl <= 0 || rec.Status != StatusActive {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.cache) >= a.max {
+		for h, c := range a.cache {
+			if !now.Before(c.until) {
+				delete(a.cache, h)
+			}
+		}
+		if len(a.cache) >= a.max {
+			clear(a.cache)
+		}
+	}
+	a.cache[hash] = cached{rec: rec, until: now.Add(a.ttl)}
+}
+
+// KeyPrefix starts every generated key, so that a leaked one is easy to
+// recognise and to search for.
+const KeyPrefix = "cdmk_"
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// keyChars of base62 carry 131 bits.
+const keyChars = 22
+
+// Generate returns a new random key: KeyPrefix and 22 base62 characters
+// from crypto/rand. It panics only if the system's randomness fails.
+func Generate() string {
+	b := make([]byte, 0, len(KeyPrefix)+keyChars)
+	b = append(b, KeyPrefix...)
+	var buf [64]byte
+	for len(b) < cap(b) {
+		if _, err := rand.Read(buf[:]); err != nil {
+			panic("apikey: no randomness: " + err.Error())
+		}
+		for _, x := range buf {
+			// 248 = 4*62: rejecting larger bytes keeps every character equally likely.
+			if x < 248 && len(b) < cap(b) {
+				b = append(b, base62[x%62])
+			}
+		}
+	}
+	return string(b)
+}

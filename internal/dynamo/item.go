@@ -1,0 +1,401 @@
+package dynamo
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/customer"
+)
+
+// Attribute names of the two tables: the storage schema other systems write.
+const (
+	attrPK                   = "pk"
+	attrClientID             = "client_id"
+	attrCCID                 = "ccid"
+	attrSecondaryAccountID   = "secondary_account_id"
+	attrFirstName            = "first_name"
+	attrMiddleName           = "middle_name"
+	attrLastName             = "last_name"
+	attrDateOfBirth          = "date_of_birth"
+	attrSSNLast4             = "ssn_last4"
+	attrGender               = "gender"
+	attrAddresses            = "addresses"
+	attrNotificationChannels = "notification_channels"
+	attrExt                  = "ext"
+
+	attrAddress1      = "address1"
+	attrAddress2      = "address2"
+	attrCity          = "city"
+	attrStateProvince = "state_province"
+	attrPostalCode    = "postal_code"
+	attrCountry       = "country"
+
+	attrChannelType = "channel_type"
+	attrChannelAddr = "channel_addr"
+	attrConsentType = "consent_type"
+	attrPhoneType   = "phone_type"
+
+	attrKeyHash   = "key_hash"
+	attrStatus    = "status"
+	attrLabel     = "label"
+	attrCreatedAt = "created_at"
+	attrExpiresAt = "expires_at"
+)
+
+// customerAttributes are the attributes a read fetches: the documented ones.
+var customerAttributes = []string{
+	attrCCID, attrSecondaryAccountID, attrFirstName, attrMiddleName, attrLastName,
+	attrDateOfBirth, attrSSNLast4, attrGender, attrAddresses, attrNotificationChannels, attrExt,
+}
+
+// CorruptItemError is a stored item that does not have the documented shape.
+// Its text names the attribute, never its value.
+type CorruptItemError struct {
+	Attribute string // a path such as addresses[2].city
+	Reason    string
+}
+
+func (e *CorruptItemError) Error() string {
+	return "corrupt item: attribute " + e.Attribute + ": " + e.Reason
+}
+
+func corrupt(attr, reason string) error {
+	return &CorruptItemError{Attribute: attr, Reason: reason}
+}
+
+func decodeCustomer(item map[string]types.AttributeValue) (customer.Customer, error) {
+	var c customer.Customer
+	fields := [...]struct {
+		name string
+		dst  **string
+	}{
+		{attrCCID, &c.CCID},
+		{attrSecondaryAccountID, &c.SecondaryAccountID},
+		{attrFirstName, &c.FirstName},
+		{attrMiddleName, &c.MiddleName},
+		{attrLastName, &c.LastName},
+		{attrDateOfBirth, &c.DateOfBirth},
+		{attrSSNLast4, &c.SSNLast4},
+		{attrGender, &c.Gender},
+	}
+	for _, f := range fields {
+		v, err := optionalString(item, f.name)
+		if err != nil {
+			return customer.Customer{}, err
+		}
+		*f.dst = v
+	}
+
+	addrs, err := list(item, attrAddresses)
+	if err != nil {
+		return customer.Customer{}, err
+	}
+	c.Addresses = make([]customer.Address, len(addrs))
+	for i, av := range addrs {
+		m, ok := av.(*types.AttributeValueMemberM)
+		if !ok {
+			return customer.Customer{}, corrupt(elem(attrAddresses, i), "want a map")
+		}
+		a := &c.Addresses[i]
+		for _, f := range [...]struct {
+			name string
+			dst  **string
+		}{
+			{attrAddress1, &a.Address1},
+			{attrAddress2, &a.Address2},
+			{attrCity, &a.City},
+			{attrStateProvince, &a.StateProvince},
+			{attrPostalCode, &a.PostalCode},
+			{attrCountry, &a.Country},
+		} {
+			if *f.dst, err = optionalString(m.Value, f.name); err != nil {
+				return customer.Customer{}, withPath(err, elem(attrAddresses, i))
+			}
+		}
+	}
+
+	chans, err := list(item, attrNotificationChannels)
+	if err != nil {
+		return customer.Customer{}, err
+	}
+	c.NotificationChannels = make([]customer.NotificationChannel, len(chans))
+	for i, av := range chans {
+		m, ok := av.(*types.AttributeValueMemberM)
+		if !ok {
+			return customer.Customer{}, corrupt(elem(attrNotificationChannels, i), "want a map")
+		}
+		n := &c.NotificationChannels[i]
+		for _, f := range [...]struct {
+			name string
+			dst  **string
+		}{
+			{attrChannelType, &n.ChannelType},
+			{attrChannelAddr, &n.ChannelAddr},
+			{attrConsentType, &n.ConsentType},
+			{attrPhoneType, &n.PhoneType},
+		} {
+			if *f.dst, err = optionalString(m.Value, f.name); err != nil {
+				return customer.Customer{}, withPath(err, elem(attrNotificationChannels, i))
+			}
+		}
+	}
+
+	switch v := item[attrExt].(type) {
+	case nil, *types.AttributeValueMemberNULL:
+	case *types.AttributeValueMemberM:
+		ext, err := extMap(v.Value, attrExt)
+		if err != nil {
+			return customer.Customer{}, err
+		}
+		c.Ext = ext
+	default:
+		return customer.Customer{}, corrupt(attrExt, "want a map")
+	}
+	return c, nil
+}
+
+// optionalString reads a string attribute; absent or NULL means not stored.
+func optionalString(item map[string]types.AttributeValue, name string) (*string, error) {
+	switch v := item[name].(type) {
+	case nil, *types.AttributeValueMemberNULL:
+		return nil, nil
+	case *types.AttributeValueMemberS:
+		return &v.Value, nil
+	default:
+		return nil, corrupt(name, "want a string")
+	}
+}
+
+func withPath(err error, parent string) error {
+	if ce, ok := err.(*CorruptItemError); ok {
+		return corrupt(parent+"."+ce.Attribute, ce.Reason)
+	}
+	return err
+}
+
+func elem(name string, i int) string {
+	return name + "[" + strconv.Itoa(i) + "]"
+}
+
+func list(item map[string]types.AttributeValue, name string) ([]types.AttributeValue, error) {
+	switch v := item[name].(type) {
+	case nil, *types.AttributeValueMemberNULL:
+		return nil, nil
+	case *types.AttributeValueMemberL:
+		return v.Value, nil
+	default:
+		return nil, corrupt(name, "want a list")
+	}
+}
+
+// maxExtDepth bounds recursion; DynamoDB itself allows 32 levels.
+const maxExtDepth = 32
+
+func extMap(m map[string]types.AttributeValue, path string) (map[string]any, error) {
+	return extMapDepth(m, path, 0)
+}
+
+func extMapDepth(m map[string]types.AttributeValue, path string, depth int) (map[string]any, error) {
+	out := make(map[string]any, len(m))
+	for k, av := range m {
+		v, err := extValue(av, path, depth)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// extValue converts one attribute value. Error paths stop at the ext level
+// plus a depth, so that no key of the customer's own data is logged.
+func extValue(av types.AttributeValue, path string, depth int) (any, error) {
+	if depth >= maxExtDepth {
+		return nil, corrupt(path, "nested too deeply")
+	}
+	switch v := av.(type) {
+	case *types.AttributeValueMemberS:
+		return v.Value, nil
+	case *types.AttributeValueMemberN:
+		n, ok := jsonNumber(v.Value)
+		if !ok {
+			return nil, corrupt(path, "number is not decimal text")
+		}
+		return n, nil
+	case *types.AttributeValueMemberBOOL:
+		return v.Value, nil
+	case *types.AttributeValueMemberNULL:
+		return nil, nil
+	case *types.AttributeValueMemberB:
+		return v.Value, nil
+	case *types.AttributeValueMemberM:
+		return extMapDepth(v.Value, path, depth+1)
+	case *types.AttributeValueMemberL:
+		out := make([]any, len(v.Value))
+		for i, e := range v.Value {
+			x, err := extValue(e, path, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = x
+		}
+		return out, nil
+	case *types.AttributeValueMemberSS:
+		out := make([]any, len(v.Value))
+		for i, s := range v.Value {
+			out[i] = s
+		}
+		return out, nil
+	case *types.AttributeValueMemberNS:
+		out := make([]any, len(v.Value))
+		for i, s := range v.Value {
+			n, ok := jsonNumber(s)
+			if !ok {
+				return nil, corrupt(path, "number is not decimal text")
+			}
+			out[i] = n
+		}
+		return out, nil
+	case *types.AttributeValueMemberBS:
+		out := make([]any, len(v.Value))
+		for i, b := range v.Value {
+			out[i] = b
+		}
+		return out, nil
+	default:
+		return nil, corrupt(path, "unknown attribute type")
+	}
+}
+
+// jsonNumber returns DynamoDB's decimal text as a JSON number with the same
+// digits. DynamoDB accepts forms JSON does not ("+1", ".5", "5."); those are
+// rewritten without changing their value.
+func jsonNumber(s string) (json.Number, bool) {
+	if validJSONNumber(s) {
+		return json.Number(s), true
+	}
+	t := strings.TrimPrefix(s, "+")
+	neg := strings.HasPrefix(t, "-")
+	t = strings.TrimPrefix(t, "-")
+	mant, exp, hasExp := strings.Cut(t, "e")
+	if !hasExp {
+		mant, exp, hasExp = strings.Cut(t, "E")
+	}
+	intPart, frac, hasDot := strings.Cut(mant, ".")
+	intPart = strings.TrimLeft(intPart, "0")
+	if intPart == "" {
+		intPart = "0"
+	}
+	out := intPart
+	if hasDot && frac != "" {
+		out += "." + frac
+	}
+	if hasExp {
+		out += "e" + strings.TrimPrefix(exp, "+")
+	}
+	if neg {
+		out = "-" + out
+	}
+	if !validJSONNumber(out) {
+		return "", false
+	}
+	return json.Number(out), true
+}
+
+// validJSONNumber reports whether s is a number in JSON's grammar.
+func validJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		start := i
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		start := i
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+const maxUnixSeconds = 253402300799
+
+func decodeKey(item map[string]types.AttributeValue) (apikey.Record, error) {
+	var r apikey.Record
+	strs := [...]struct {
+		name string
+		dst  *string
+	}{
+		{attrKeyHash, &r.Hash},
+		{attrClientID, &r.ClientID},
+		{attrStatus, &r.Status},
+		{attrLabel, &r.Label},
+	}
+	for _, f := range strs {
+		v, err := optionalString(item, f.name)
+		if err != nil {
+			return apikey.Record{}, err
+		}
+		if v != nil {
+			*f.dst = *v
+		}
+	}
+	created, err := optionalString(item, attrCreatedAt)
+	if err != nil {
+		return apikey.Record{}, err
+	}
+	if created != nil {
+		if r.CreatedAt, err = time.Parse(time.RFC3339, *created); err != nil {
+			return apikey.Record{}, corrupt(attrCreatedAt, "want RFC 3339 time")
+		}
+	}
+	switch v := item[attrExpiresAt].(type) {
+	case nil, *types.AttributeValueMemberNULL:
+	case *types.AttributeValueMemberN:
+		secs, err := strconv.ParseFloat(v.Value, 64)
+		if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) {
+			return apikey.Record{}, corrupt(attrExpiresAt, "want Unix seconds")
+		}
+		// Beyond year 9999 is never; it also keeps the conversion in range.
+		secs = math.Max(math.Min(secs, maxUnixSeconds), -maxUnixSeconds)
+		whole, frac := math.Modf(secs)
+		r.ExpiresAt = time.Unix(int64(whole), int64(frac*1e9))
+	default:
+		return apikey.Record{}, corrupt(attrExpiresAt, "want a number")
+	}
+	return r, nil
+}

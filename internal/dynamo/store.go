@@ -1,0 +1,139 @@
+// Package dynamo stores customers and API keys in DynamoDB. It is the only
+// package that speaks to the DynamoDB SDK, and it owns the item shapes and
+// table definitions that other systems write to.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"net"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/customer"
+)
+
+// Local table names, used when the environment names none.
+const (
+	DefaultCustomersTable = "cdm-customers"
+	DefaultAPIKeysTable   = "cdm-api-keys"
+)
+
+// ItemReader is the part of the DynamoDB client a Store reads with.
+type ItemReader interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+}
+
+// Store reads customers and API keys from their two tables.
+type Store struct {
+	db        ItemReader
+	customers string
+	keys      string
+	// Built once: the SDK only reads them.
+	customerNames map[string]string
+	customerProj  *string
+}
+
+// NewStore returns a Store reading the named tables through db.
+func NewStore(db ItemReader, customersTable, keysTable string) *Store {
+	names, proj := projection(customerAttributes)
+	return &Store{db: db, customers: customersTable, keys: keysTable, customerNames: names, customerProj: proj}
+}
+
+// Customer returns the customer stored under (clientID, ccid). It returns
+// customer.ErrNotFound when there is none, a *CorruptItemError when the item
+// does not have the documented shape, and a *StorageError when DynamoDB
+// failed. Callers must pass a clientID that customer.ValidateClientID accepts.
+func (s *Store) Customer(ctx context.Context, clientID, ccid string) (customer.Customer, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(s.customers),
+		Key:                      map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: CustomerKey(clientID, ccid)}},
+		ProjectionExpression:     s.customerProj,
+		ExpressionAttributeNames: s.customerNames,
+	})
+	if err != nil {
+		return customer.Customer{}, storageError("GetItem", s.customers, err)
+	}
+	if len(out.Item) == 0 {
+		return customer.Customer{}, customer.ErrNotFound
+	}
+	return decodeCustomer(out.Item)
+}
+
+// APIKey returns the key stored under hash, apikey.ErrNotFound when there is
+// none, a *CorruptItemError when the item is malformed and a *StorageError
+// when DynamoDB failed.
+func (s *Store) APIKey(ctx context.Context, hash string) (apikey.Record, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.keys),
+		Key:       map[string]types.AttributeValue{attrKeyHash: &types.AttributeValueMemberS{Value: hash}},
+	})
+	if err != nil {
+		return apikey.Record{}, storageError("GetItem", s.keys, err)
+	}
+	if len(out.Item) == 0 {
+		return apikey.Record{}, apikey.ErrNotFound
+	}
+	return decodeKey(out.Item)
+}
+
+// CustomerKey returns the partition key of a customer item.
+func CustomerKey(clientID, ccid string) string {
+	return clientID + "#" + ccid
+}
+
+// StorageError is a failed DynamoDB call. Its text names the operation, the
+// table and the error code, never request or item values.
+type StorageError struct {
+	Op, Table string
+	Code      string // the DynamoDB error code, "timeout", "network" or "unknown"
+	Err       error
+}
+
+func (e *StorageError) Error() string {
+	return "dynamodb " + e.Op + " " + e.Table + ": " + e.Code
+}
+
+func (e *StorageError) Unwrap() error { return e.Err }
+
+func storageError(op, table string, err error) error {
+	code := "unknown"
+	var apiErr smithy.APIError
+	var netErr net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		code = "timeout"
+	case errors.Is(err, context.Canceled):
+		code = "canceled"
+	case errors.As(err, &apiErr):
+		code = apiErr.ErrorCode()
+	case errors.As(err, &netErr):
+		code = "network"
+		if netErr.Timeout() {
+			code = "timeout"
+		}
+	}
+	return &StorageError{Op: op, Table: table, Code: code, Err: err}
+}
+
+func projection(attrs []string) (map[string]string, *string) {
+	names := make(map[string]string, len(attrs))
+	expr := ""
+	for i, a := range attrs {
+		p := "#a" + string(rune('a'+i))
+		names[p] = a
+		if i > 0 {
+			expr += ","
+		}
+		expr += p
+	}
+	return names, aws.String(expr)
+}
+
+func asError[T error](err error, target *T) bool {
+	return err != nil && errors.As(err, target)
+}

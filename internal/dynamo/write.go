@@ -1,0 +1,217 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/customer"
+)
+
+// ItemWriter is the part of the DynamoDB client that writes items.
+type ItemWriter interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+}
+
+// Admin writes customers and keys, for operators and tests.
+type Admin struct {
+	db        ItemWriter
+	customers string
+	keys      string
+}
+
+// NewAdmin returns an Admin writing to the named tables through db.
+func NewAdmin(db ItemWriter, customersTable, keysTable string) *Admin {
+	return &Admin{db: db, customers: customersTable, keys: keysTable}
+}
+
+// PutAPIKey stores r under r.Hash, replacing any key with that hash.
+func (a *Admin) PutAPIKey(ctx context.Context, r apikey.Record) error {
+	_, err := a.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(a.keys), Item: keyItem(r)})
+	if err != nil {
+		return fmt.Errorf("store key: %w", err)
+	}
+	return nil
+}
+
+// RevokeAPIKey marks the key with hash revoked. It returns apikey.ErrNotFound
+// when no key has that hash.
+func (a *Admin) RevokeAPIKey(ctx context.Context, hash string) error {
+	_, err := a.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(a.keys),
+		Key:                       map[string]types.AttributeValue{attrKeyHash: &types.AttributeValueMemberS{Value: hash}},
+		UpdateExpression:          aws.String("SET #s = :revoked"),
+		ConditionExpression:       aws.String("attribute_exists(#h)"),
+		ExpressionAttributeNames:  map[string]string{"#s": attrStatus, "#h": attrKeyHash},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":revoked": &types.AttributeValueMemberS{Value: apikey.StatusRevoked}},
+	})
+	var failed *types.ConditionalCheckFailedException
+	if asError(err, &failed) {
+		return apikey.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("revoke key: %w", err)
+	}
+	return nil
+}
+
+// APIKeys returns the stored keys, of one client when clientID is not empty.
+func (a *Admin) APIKeys(ctx context.Context, clientID string) ([]apikey.Record, error) {
+	in := &dynamodb.ScanInput{TableName: aws.String(a.keys)}
+	if clientID != "" {
+		in.FilterExpression = aws.String("#c = :c")
+		in.ExpressionAttributeNames = map[string]string{"#c": attrClientID}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: clientID}}
+	}
+	var out []apikey.Record
+	p := dynamodb.NewScanPaginator(a.db, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list keys: %w", err)
+		}
+		for _, item := range page.Items {
+			r, err := decodeKey(item)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// PutCustomer stores c for clientID, replacing any customer with its CCID.
+func (a *Admin) PutCustomer(ctx context.Context, clientID string, c customer.Customer) error {
+	item, err := CustomerItem(clientID, c)
+	if err != nil {
+		return err
+	}
+	if _, err := a.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(a.customers), Item: item}); err != nil {
+		return fmt.Errorf("store customer: %w", err)
+	}
+	return nil
+}
+
+func keyItem(r apikey.Record) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
+		attrKeyHash:   &types.AttributeValueMemberS{Value: r.Hash},
+		attrClientID:  &types.AttributeValueMemberS{Value: r.ClientID},
+		attrStatus:    &types.AttributeValueMemberS{Value: r.Status},
+		attrCreatedAt: &types.AttributeValueMemberS{Value: r.CreatedAt.UTC().Format(time.RFC3339)},
+	}
+	if r.Label != "" {
+		item[attrLabel] = &types.AttributeValueMemberS{Value: r.Label}
+	}
+	if !r.ExpiresAt.IsZero() {
+		item[attrExpiresAt] = &types.AttributeValueMemberN{Value: strconv.FormatInt(r.ExpiresAt.Unix(), 10)}
+	}
+	return item
+}
+
+// CustomerItem returns the stored item of c for clientID. It fails when c
+// has no CCID or its ext holds a value DynamoDB cannot store.
+func CustomerItem(clientID string, c customer.Customer) (map[string]types.AttributeValue, error) {
+	if c.CCID == nil {
+		return nil, fmt.Errorf("customer item: no ccid")
+	}
+	item := map[string]types.AttributeValue{
+		attrPK:       &types.AttributeValueMemberS{Value: CustomerKey(clientID, *c.CCID)},
+		attrClientID: &types.AttributeValueMemberS{Value: clientID},
+	}
+	putString(item, attrCCID, c.CCID)
+	putString(item, attrSecondaryAccountID, c.SecondaryAccountID)
+	putString(item, attrFirstName, c.FirstName)
+	putString(item, attrMiddleName, c.MiddleName)
+	putString(item, attrLastName, c.LastName)
+	putString(item, attrDateOfBirth, c.DateOfBirth)
+	putString(item, attrSSNLast4, c.SSNLast4)
+	putString(item, attrGender, c.Gender)
+	addrs := make([]types.AttributeValue, len(c.Addresses))
+	for i, a := range c.Addresses {
+		m := map[string]types.AttributeValue{}
+		putString(m, attrAddress1, a.Address1)
+		putString(m, attrAddress2, a.Address2)
+		putString(m, attrCity, a.City)
+		putString(m, attrStateProvince, a.StateProvince)
+		putString(m, attrPostalCode, a.PostalCode)
+		putString(m, attrCountry, a.Country)
+		addrs[i] = &types.AttributeValueMemberM{Value: m}
+	}
+	item[attrAddresses] = &types.AttributeValueMemberL{Value: addrs}
+	chans := make([]types.AttributeValue, len(c.NotificationChannels))
+	for i, n := range c.NotificationChannels {
+		m := map[string]types.AttributeValue{}
+		putString(m, attrChannelType, n.ChannelType)
+		putString(m, attrChannelAddr, n.ChannelAddr)
+		putString(m, attrConsentType, n.ConsentType)
+		putString(m, attrPhoneType, n.PhoneType)
+		chans[i] = &types.AttributeValueMemberM{Value: m}
+	}
+	item[attrNotificationChannels] = &types.AttributeValueMemberL{Value: chans}
+	if c.Ext != nil {
+		ext, err := extAttribute(c.Ext)
+		if err != nil {
+			return nil, err
+		}
+		item[attrExt] = ext
+	}
+	return item, nil
+}
+
+func putString(item map[string]types.AttributeValue, name string, v *string) {
+	if v != nil {
+		item[name] = &types.AttributeValueMemberS{Value: *v}
+	}
+}
+
+// extAttribute converts a value of the shapes customer.Customer.Ext holds.
+func extAttribute(v any) (types.AttributeValue, error) {
+	switch x := v.(type) {
+	case nil:
+		return &types.AttributeValueMemberNULL{Value: true}, nil
+	case string:
+		return &types.AttributeValueMemberS{Value: x}, nil
+	case json.Number:
+		if _, ok := jsonNumber(string(x)); !ok {
+			return nil, fmt.Errorf("ext: %q is not a number", string(x))
+		}
+		return &types.AttributeValueMemberN{Value: string(x)}, nil
+	case bool:
+		return &types.AttributeValueMemberBOOL{Value: x}, nil
+	case []byte:
+		return &types.AttributeValueMemberB{Value: x}, nil
+	case []any:
+		l := make([]types.AttributeValue, len(x))
+		for i, e := range x {
+			av, err := extAttribute(e)
+			if err != nil {
+				return nil, err
+			}
+			l[i] = av
+		}
+		return &types.AttributeValueMemberL{Value: l}, nil
+	case map[string]any:
+		m := make(map[string]types.AttributeValue, len(x))
+		for k, e := range x {
+			av, err := extAttribute(e)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = av
+		}
+		return &types.AttributeValueMemberM{Value: m}, nil
+	default:
+		return nil, fmt.Errorf("ext: unsupported value of type %T", v)
+	}
+}

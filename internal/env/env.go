@@ -1,0 +1,110 @@
+// Package env reads the settings the Lambda and cdmctl share from the
+// process environment and builds the one DynamoDB client both use.
+package env
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/cdm/customer-api/internal/dynamo"
+)
+
+// Settings are the environment's answers, with defaults filled in.
+type Settings struct {
+	CustomersTable   string        // CUSTOMERS_TABLE
+	APIKeysTable     string        // API_KEYS_TABLE
+	DynamoDBEndpoint string        // DYNAMODB_ENDPOINT; empty: the regional endpoint
+	KeyCacheTTL      time.Duration // API_KEY_CACHE_TTL; 0 disables the cache
+	StorageTimeout   time.Duration // STORAGE_TIMEOUT: all storage calls of one request
+}
+
+// Defaults for the durations.
+const (
+	DefaultKeyCacheTTL    = 60 * time.Second
+	DefaultStorageTimeout = 2 * time.Second
+)
+
+// Read returns the settings in the environment. It fails on a malformed
+// duration, naming the variable.
+func Read() (Settings, error) {
+	s := Settings{
+		CustomersTable:   or(os.Getenv("CUSTOMERS_TABLE"), dynamo.DefaultCustomersTable),
+		APIKeysTable:     or(os.Getenv("API_KEYS_TABLE"), dynamo.DefaultAPIKeysTable),
+		DynamoDBEndpoint: os.Getenv("DYNAMODB_ENDPOINT"),
+		KeyCacheTTL:      DefaultKeyCacheTTL,
+		StorageTimeout:   DefaultStorageTimeout,
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+		min  time.Duration
+	}{
+		{"API_KEY_CACHE_TTL", &s.KeyCacheTTL, 0},
+		{"STORAGE_TIMEOUT", &s.StorageTimeout, time.Millisecond},
+	} {
+		v := os.Getenv(d.name)
+		if v == "" {
+			continue
+		}
+		t, err := time.ParseDuration(v)
+		if err != nil || t < d.min {
+			return Settings{}, fmt.Errorf("%s=%q: want a duration such as 30s, at least %v", d.name, v, d.min)
+		}
+		*d.dst = t
+	}
+	return s, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// Retries: a few quick attempts with jittered exponential backoff, so that a
+// throttled or failing read is retried within the request's deadline.
+const (
+	maxAttempts = 3
+	maxBackoff  = 200 * time.Millisecond
+)
+
+// DynamoDB loads the AWS configuration from the SDK's default chain and
+// returns a DynamoDB client. With a local endpoint and no credentials in the
+// environment it signs with placeholder credentials, which a local DynamoDB
+// accepts, and defaults the region to us-east-1.
+func DynamoDB(ctx context.Context, s Settings) (*dynamodb.Client, error) {
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = maxAttempts
+				o.MaxBackoff = maxBackoff
+			})
+		}),
+	}
+	if s.DynamoDBEndpoint != "" {
+		if os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
+			opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+		}
+		if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
+			opts = append(opts, config.WithRegion("us-east-1"))
+		}
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if s.DynamoDBEndpoint != "" {
+			o.BaseEndpoint = aws.String(s.DynamoDBEndpoint)
+		}
+	}), nil
+}

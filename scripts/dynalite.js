@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Starts the pinned local DynamoDB (dynalite, in memory) on a free loopback
+// port and prints "listening http://127.0.0.1:PORT" once it accepts requests.
+// With --exit-with-stdin it stops when its standard input closes, so that it
+// never outlives the process that started it.
+'use strict'
+const dynalite = require('dynalite')
+
+const args = process.argv.slice(2)
+const host = '127.0.0.1'
+let port = 0
+const i = args.indexOf('--port')
+if (i >= 0) port = Number(args[i + 1])
+
+const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 })
+server.on('error', (err) => {
+  console.error('dynalite: ' + err.message)
+  process.exit(1)
+})
+server.listen(port, host, () => {
+  console.log('listening http://' + host + ':' + server.address().port)
+})
+
+const stop = () => server.close(() => process.exit(0))
+process.on('SIGINT', stop)
+process.on('SIGTERM', stop)
+if (args.includes('--exit-with-stdin')) {
+  process.stdin.on('end', () => process.exit(0))
+  process.stdin.on('error', () => process.exit(0))
+  process.stdin.resume()
+}
