@@ -135,4 +135,3 @@ func (a *Admin) writeBatch(ctx context.Context, batch []types.WriteRequest, o Ba
 		}
 	}
 }
-
