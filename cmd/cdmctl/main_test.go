@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cdm/customer-api/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// useTables points this process's environment at fresh tables.
+func useTables(t *testing.T) testenv.Tables {
+	t.Helper()
+	tb := testenv.NewTables(t)
+	for _, kv := range tb.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	return tb
+}
+
+// cdmctl runs a command in process and returns its stdout and stderr.
+func cdmctl(t *testing.T, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func mustRun(t *testing.T, args ...string) (string, string) {
+	t.Helper()
+	out, errOut, err := cdmctl(t, "", args...)
+	if err != nil {
+		t.Fatalf("cdmctl %s: %v\n%s", strings.Join(args, " "), err, errOut)
+	}
+	return out, errOut
+}
+
+// startServe runs cdmctl serve on a free port until the test ends.
+func startServe(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, strings.NewReader(""), io.Discard, pw)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var base string
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "cdmctl: serving "); ok {
+			base = strings.Split(rest, "/cdm/")[0]
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if base == "" {
+		cancel()
+		t.Fatalf("serve did not start: %v", <-done)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return base
+}
+
+func httpGet(t *testing.T, method, url, key string) (int, http.Header, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	if key != "" {
+		req.Header.Set("XX-RELAY-API-KEY", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("%s %s: body is not a JSON object: %v", method, url, err)
+	}
+	return resp.StatusCode, resp.Header, body
+}
+
+func TestServe(t *testing.T) {
+	tb := useTables(t)
+	tb.LoadSample(t)
+	tb.PutKey(t, "cdmk_slash_client_key_00000000", "a/b", nil)
+	base := startServe(t)
+	cases := []struct {
+		method, path, key string
+		status            int
+	}{
+		{"GET", "/cdm/client/demo-clinic/customer/BAK-11984-007", testenv.DevKey, 200},
+		{"GET", "/cdm/client/demo-clinic/customer/BAK%2D11984%2D007", testenv.DevKey, 200},
+		{"GET", "/cdm/client/demo-clinic/customer/BAK-11984-007?x=1", testenv.DevKey, 200},
+		{"GET", "/cdm/client/demo-clinic/customer/BAK-11984-007", "", 401},
+		{"GET", "/cdm/client/demo-clinic%23x/customer/BAK-11984-007", testenv.DevKey, 401},
+		{"GET", "/cdm/client/demo-clinic%0A/customer/BAK-11984-007", testenv.DevKey, 401},
+		{"GET", "/cdm/client//customer/BAK-11984-007", testenv.DevKey, 401},
+		{"GET", "/cdm/client/a%2Fb/customer/X", "cdmk_slash_client_key_00000000", 404},
+		{"GET", "/cdm/client/demo-clinic/customer/", testenv.DevKey, 400},
+		{"GET", "/cdm/client/demo-clinic/customer/" + strings.Repeat("x", 101), testenv.DevKey, 400},
+		{"GET", "/cdm/client/demo-clinic/customer/a%00b", testenv.DevKey, 400},
+		{"GET", "/cdm/client/demo-clinic/customer/nope", testenv.DevKey, 404},
+		{"GET", "/cdm/client/demo-clinic/customer/a%2Fb", testenv.DevKey, 404},
+		{"GET", "/cdm/client/demo-clinic/customer/BAK-11984-007/", testenv.DevKey, 404},
+		{"GET", "/cdm/client/demo-clinic", testenv.DevKey, 404},
+		{"GET", "/", testenv.DevKey, 404},
+		{"POST", "/cdm/client/demo-clinic/customer/BAK-11984-007", testenv.DevKey, 405},
+		{"DELETE", "/cdm/client/demo-clinic/customer/BAK-11984-007", testenv.DevKey, 405},
+	}
+	for _, c := range cases {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			status, h, body := httpGet(t, c.method, base+c.path, c.key)
+			if status != c.status {
+				t.Fatalf("status %d, want %d: %v", status, c.status, body)
+			}
+			if h.Get("Content-Type") != "application/json" || h.Get("Cache-Control") != "no-store" || h.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("headers %v", h)
+			}
+			if status == 200 {
+				if body["ccid"] != "BAK-11984-007" {
+					t.Errorf("body %v", body)
+				}
+				return
+			}
+			if msg, _ := body["message"].(string); msg == "" || body["request_id"] == "" || len(body) != 2 {
+				t.Errorf("error body %v", body)
+			}
+		})
+	}
+}
+
+// generate writes n valid customers as NDJSON, with bad lines where asked.
+func generate(t *testing.T, n int, bad map[int]string) string {
+	t.Helper()
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		if line, ok := bad[i]; ok {
+			b.WriteString(line + "\n")
+			continue
+		}
+		fmt.Fprintf(&b, `{"ccid":"GEN-%06d","first_name":"First%d","last_name":"Last","date_of_birth":"1980-01-%02d","addresses":[{"city":"Radnor","state_province":"PA","country":"US"}],"notification_channels":[{"channel_type":"sms","channel_addr":"610555%04d","consent_type":"written"}],"ext":{"n":%d}}`+"\n", i, i, i%28+1, i%10000, i)
+	}
+	path := filepath.Join(t.TempDir(), "customers.ndjson")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestOperatorFlow(t *testing.T) {
+	useTables(t)
+	t.Setenv("API_KEY_CACHE_TTL", "300ms")
+	// Creating tables twice is harmless.
+	mustRun(t, "tables", "create")
+	_, msg := mustRun(t, "tables", "create")
+	if !strings.Contains(msg, "exists") {
+		t.Errorf("second create: %s", msg)
+	}
+
+	key, details := mustRun(t, "keys", "create", "--client", "acme", "--label", "ops test", "--expires", "720h")
+	key = strings.TrimSpace(key)
+	if !strings.HasPrefix(key, "cdmk_") || strings.Contains(details, key) {
+		t.Fatalf("key %q, details %q: the key goes to stdout alone", key, details)
+	}
+
+	file := generate(t, 10000, nil)
+	_, summary := mustRun(t, "import", "--client", "acme", file)
+	if !strings.Contains(summary, "written 10000, rejected 0") || !strings.Contains(summary, "records/s") {
+		t.Errorf("summary: %s", summary)
+	}
+	// Idempotent: the same import again changes nothing.
+	mustRun(t, "import", "--client", "acme", file)
+
+	base := startServe(t)
+	for _, ccid := range []string{"GEN-000001", "GEN-005000", "GEN-010000"} {
+		status, _, body := httpGet(t, "GET", base+"/cdm/client/acme/customer/"+ccid, key)
+		if status != 200 || body["ccid"] != ccid {
+			t.Fatalf("%s: %d %v", ccid, status, body)
+		}
+	}
+	got, _ := mustRun(t, "get", "--client", "acme", "GEN-000042")
+	var viaGet map[string]any
+	if err := json.Unmarshal([]byte(got), &viaGet); err != nil || viaGet["first_name"] != "First42" {
+		t.Errorf("get printed %q", got)
+	}
+
+	list, _ := mustRun(t, "keys", "list", "--client", "acme")
+	if strings.Contains(list, key) || !strings.Contains(list, "ops test") || !strings.Contains(list, "active") {
+		t.Errorf("keys list:\n%s", list)
+	}
+
+	mustRun(t, "keys", "revoke", key)
+	time.Sleep(350 * time.Millisecond) // the cache TTL
+	if status, _, _ := httpGet(t, "GET", base+"/cdm/client/acme/customer/GEN-000001", key); status != 401 {
+		t.Errorf("revoked key: status %d after the cache TTL", status)
+	}
+	list, _ = mustRun(t, "keys", "list")
+	if !strings.Contains(list, "revoked") {
+		t.Errorf("keys list after revoke:\n%s", list)
+	}
+}
+
+func TestImportRefusesBadFiles(t *testing.T) {
+	tb := useTables(t)
+	count := func() int {
+		out, err := tb.DB.Scan(context.Background(), scanCount(tb.Customers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int(out.Count)
+	}
+	cases := []struct {
+		name    string
+		bad     map[int]string
+		field   string
+		line    int
+		extra   []string
+		written int
+	}{
+		{"bad date", map[int]string{3: `{"ccid":"X3","date_of_birth":"1980-02-30"}`}, "date_of_birth", 3, nil, 0},
+		{"unknown field", map[int]string{2: `{"ccid":"X2","frist_name":"Al"}`}, "frist_name", 2, nil, 0},
+		{"too many channels", map[int]string{4: `{"ccid":"X4","notification_channels":[` + strings.Repeat(`{"channel_type":"sms","channel_addr":"6105551212","consent_type":"stop"},`, 50) + `{"channel_type":"sms","channel_addr":"6105551212","consent_type":"stop"}]}`}, "notification_channels", 4, nil, 0},
+		{"duplicate ccid", map[int]string{5: `{"ccid":"GEN-000001"}`}, "ccid", 5, nil, 0},
+		{"bad JSON", map[int]string{1: `{"ccid":`}, "-", 1, nil, 0},
+		{"dry run", nil, "", 0, []string{"--dry-run"}, 0},
+		{"skip invalid", map[int]string{3: `{"ccid":"X3","gender":"MF"}`}, "gender", 3, []string{"--skip-invalid"}, 5},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := count()
+			file := generate(t, 6, c.bad)
+			args := append([]string{"import", "--client", "acme"}, c.extra...)
+			_, stderr, err := cdmctl(t, "", append(args, file)...)
+			if c.field != "" && !strings.Contains(stderr, fmt.Sprintf("customers.ndjson:%d: %s:", c.line, c.field)) {
+				t.Errorf("rejects not listed with line and field:\n%s", stderr)
+			}
+			skip := len(c.extra) > 0 && c.extra[0] == "--skip-invalid"
+			if (err == nil) != (c.bad == nil || skip) {
+				t.Errorf("exit error %v", err)
+			}
+			if got := count() - before; got != c.written {
+				t.Errorf("%d written, want %d\n%s", got, c.written, stderr)
+			}
+		})
+	}
+}
+
+func TestKeysCreateRefusesBadClientIDs(t *testing.T) {
+	useTables(t)
+	for _, id := range []string{"", "a#b", "a\nb", strings.Repeat("c", 101), "bad\xff"} {
+		if _, _, err := cdmctl(t, "", "keys", "create", "--client", id); err == nil {
+			t.Errorf("client %q accepted", id)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"nope"}, {"keys"}, {"keys", "create", "extra"}, {"get", "--client", "acme"}, {"import", "--client", "acme"}} {
+		if _, _, err := cdmctl(t, "", args...); err == nil || !strings.Contains(err.Error(), "usage") {
+			t.Errorf("cdmctl %q: %v, want a usage error", args, err)
+		}
+	}
+}

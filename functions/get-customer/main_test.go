@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/cdm/customer-api/internal/lambdarun"
+	"github.com/cdm/customer-api/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// buildTools builds the real bootstrap, exactly as the Lambda is built but
+// for this machine, and the Runtime Interface Emulator pinned in go.mod.
+func buildTools(t *testing.T) (bootstrap, rie string) {
+	t.Helper()
+	dir := t.TempDir()
+	bootstrap, rie = filepath.Join(dir, "bootstrap"), filepath.Join(dir, "aws-lambda-rie")
+	for _, args := range [][]string{
+		{"build", "-tags", "lambda.norpc", "-trimpath", "-o", bootstrap, "."},
+		{"build", "-o", rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
+	} {
+		cmd := exec.Command("go", args...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return bootstrap, rie
+}
+
+// TestBootstrapUnderEmulator invokes the built bootstrap through the Lambda
+// Runtime Interface Emulator with every events/ fixture, against the data
+// make run loads, and checks status and body against the golden files.
+func TestBootstrapUnderEmulator(t *testing.T) {
+	bootstrap, rie := buildTools(t)
+	tb := testenv.NewTables(t)
+	tb.LoadSample(t)
+	emu, err := lambdarun.Start(rie, bootstrap, lambdarun.Environ(os.Environ(), tb.Env()...), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Stop()
+
+	files, _ := filepath.Glob("../../events/*.json")
+	if len(files) < 4 {
+		t.Fatalf("want the 200, 400, 401 and 404 fixtures, found %v", files)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		t.Run(name, func(t *testing.T) {
+			event, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			out, err := emu.Invoke(ctx, event)
+			if err != nil {
+				t.Fatalf("%v\nemulator output:\n%s", err, emu.Output())
+			}
+			var resp events.APIGatewayProxyResponse
+			if err := json.Unmarshal(out, &resp); err != nil {
+				t.Fatalf("response %s: %v", out, err)
+			}
+			if want := name[len(name)-3:]; strconv.Itoa(resp.StatusCode) != want {
+				t.Errorf("status %d, want %s: %s", resp.StatusCode, want, resp.Body)
+			}
+			if resp.Headers["Cache-Control"] != "no-store" || resp.Headers["Content-Type"] != "application/json" || resp.Headers["X-Content-Type-Options"] != "nosniff" {
+				t.Errorf("headers %v", resp.Headers)
+			}
+			golden, err := os.ReadFile(filepath.Join("../../internal/apigw/testdata", name+".golden.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Body+"\n" != string(golden) {
+				t.Errorf("body\n got %s\nwant %s", resp.Body, golden)
+			}
+		})
+	}
+	// One JSON access line per invocation, without the raw key.
+	lines := 0
+	for _, l := range strings.Split(emu.Output(), "\n") {
+		if strings.Contains(l, `"msg":"request"`) {
+			lines++
+		}
+	}
+	if lines != len(files) {
+		t.Errorf("%d access lines for %d invocations:\n%s", lines, len(files), emu.Output())
+	}
+	if strings.Contains(emu.Output(), testenv.DevKey) {
+		t.Error("the raw key appears in the function's output")
+	}
+}

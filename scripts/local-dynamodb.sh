@@ -1,0 +1,32 @@
+# Sourced by run-local.sh and invoke-local.sh: starts the pinned local
+# DynamoDB on a free loopback port, creates the tables and loads the sample
+# customers and the dev key with cdmctl, and stops it on exit.
+DEV_CLIENT=demo-clinic
+DEV_KEY=cdmk_local_dev_key_do_not_use_in_prod
+
+workdir=$(mktemp -d)
+dynalite_pid=
+cleanup() {
+	[ -n "$dynalite_pid" ] && kill "$dynalite_pid" 2>/dev/null && wait "$dynalite_pid" 2>/dev/null
+	rm -rf "$workdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+node scripts/dynalite.js >"$workdir/dynalite.out" 2>&1 &
+dynalite_pid=$!
+for _ in $(seq 100); do
+	grep -q '^listening ' "$workdir/dynalite.out" && break
+	kill -0 "$dynalite_pid" 2>/dev/null || { cat "$workdir/dynalite.out" >&2; exit 1; }
+	sleep 0.1
+done
+DYNAMODB_ENDPOINT=$(sed -n 's/^listening //p' "$workdir/dynalite.out")
+[ -n "$DYNAMODB_ENDPOINT" ] || { echo "local DynamoDB did not start" >&2; exit 1; }
+export DYNAMODB_ENDPOINT
+export AWS_REGION=${AWS_REGION:-us-east-1} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_EC2_METADATA_DISABLED=true
+unset AWS_PROFILE AWS_SESSION_TOKEN
+export CUSTOMERS_TABLE=cdm-customers API_KEYS_TABLE=cdm-api-keys
+
+bin/cdmctl tables create
+bin/cdmctl keys create --client "$DEV_CLIENT" --key "$DEV_KEY" --label "local development" >/dev/null
+bin/cdmctl import --client "$DEV_CLIENT" sample/customers.ndjson
