@@ -169,4 +169,3 @@ func name(kv string) string {
 	}
 	return kv
 }
-
