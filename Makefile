@@ -10,6 +10,8 @@ GO        ?= go
 GOFLAGS_LAMBDA = -tags lambda.norpc -trimpath -ldflags='-s -w'
 FUZZTIME  ?= 30s
 EVENT     ?= events/get-customer-200.json
+# The SAM JSON Schema the template test validates against, when it is beside the repo.
+export SAM_SCHEMA ?= $(wildcard $(CURDIR)/../shared/spec/sam/sam.schema.json)
 
 .PHONY: run test invoke build deploy bench fuzz lint deps
 

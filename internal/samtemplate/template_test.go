@@ -1,0 +1,242 @@
+package samtemplate
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/dlclark/regexp2/v2"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+const templatePath = "../../template.yaml"
+
+func load(t *testing.T) map[string]any {
+	t.Helper()
+	tmpl, err := Load(templatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
+}
+
+type ecmaRegexp struct{ re *regexp2.Regexp }
+
+func (r ecmaRegexp) MatchString(s string) bool { ok, _ := r.re.MatchString(s); return ok }
+func (r ecmaRegexp) String() string            { return r.re.String() }
+
+// TestTemplateMatchesSAMSchema validates template.yaml against AWS SAM's own
+// JSON Schema, whose patterns use look-ahead (hence regexp2). The schema is
+// not vendored: SAM_SCHEMA names it (.ci/run and make test set it).
+func TestTemplateMatchesSAMSchema(t *testing.T) {
+	path := os.Getenv("SAM_SCHEMA")
+	if path == "" {
+		t.Skip("SAM_SCHEMA is not set, so template.yaml is not checked against the SAM JSON Schema; set it to sam.schema.json (make test does when ../shared/spec/sam is there)")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("SAM_SCHEMA=%s: %v", path, err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.UseRegexpEngine(func(s string) (jsonschema.Regexp, error) {
+		re, err := regexp2.Compile(s, regexp2.ECMAScript)
+		if err != nil {
+			return nil, err
+		}
+		return ecmaRegexp{re}, nil
+	})
+	if err := c.AddResource("sam.schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := c.Compile("sam.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Round-trip through JSON so that numbers and maps have the types the
+	// validator expects.
+	raw, err := json.Marshal(load(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Validate(inst); err != nil {
+		t.Fatalf("template.yaml does not match the SAM schema:\n%v", err)
+	}
+	// The schema must be able to fail: a function with a misspelt property.
+	bad := load(t)
+	Resource(bad, "GetCustomerFunction")["Properties"].(map[string]any)["Runtim"] = "go1.x"
+	raw, _ = json.Marshal(bad)
+	inst, _ = jsonschema.UnmarshalJSON(strings.NewReader(string(raw)))
+	if schema.Validate(inst) == nil {
+		t.Error("the schema accepted a misspelt function property")
+	}
+}
+
+// problems lists each way the template falls short of what we deploy.
+func problems(tmpl map[string]any) []string {
+	var p []string
+	want := func(what string, got, expected any) {
+		if !reflect.DeepEqual(got, expected) {
+			p = append(p, fmt.Sprintf("%s = %#v, want %#v", what, got, expected))
+		}
+	}
+	fn := Resource(tmpl, "GetCustomerFunction")
+	props := Get(fn, "Properties")
+	want("Transform", tmpl["Transform"], "AWS::Serverless-2016-10-31")
+	want("function type", Get(fn, "Type"), "AWS::Serverless::Function")
+	want("runtime", Get(props, "Runtime"), "provided.al2023")
+	want("architectures", Get(props, "Architectures"), []any{"arm64"})
+	want("handler", Get(props, "Handler"), "bootstrap")
+	want("build method", Get(fn, "Metadata", "BuildMethod"), "makefile")
+	want("CUSTOMERS_TABLE", Get(props, "Environment", "Variables", "CUSTOMERS_TABLE"), map[string]any{"Ref": "CustomersTable"})
+	want("API_KEYS_TABLE", Get(props, "Environment", "Variables", "API_KEYS_TABLE"), map[string]any{"Ref": "ApiKeysTable"})
+	want("function log group", Get(props, "LoggingConfig", "LogGroup"), map[string]any{"Ref": "GetCustomerLogGroup"})
+	if _, ok := Get(props, "ReservedConcurrentExecutions").(map[string]any); !ok {
+		p = append(p, "reserved concurrency is not left to a parameter")
+	}
+	if m, _ := Get(props, "MemorySize").(float64); m < 128 || m > 512 {
+		p = append(p, fmt.Sprintf("memory %v MB outside what was measured", m))
+	}
+	if s, _ := Get(props, "Timeout").(float64); s < 3 || s > 10 {
+		p = append(p, fmt.Sprintf("timeout %v s", s))
+	}
+
+	// Least privilege: exactly GetItem on exactly the two tables.
+	policies, _ := Get(props, "Policies").([]any)
+	if len(policies) != 1 {
+		p = append(p, fmt.Sprintf("%d policies, want one inline statement", len(policies)))
+	}
+	want("policy statements", Get(policies, 0, "Statement"), []any{map[string]any{
+		"Effect":   "Allow",
+		"Action":   []any{"dynamodb:GetItem"},
+		"Resource": []any{map[string]any{"Fn::GetAtt": []any{"CustomersTable", "Arn"}}, map[string]any{"Fn::GetAtt": []any{"ApiKeysTable", "Arn"}}},
+	}})
+
+	for _, name := range []string{"CustomersTable", "ApiKeysTable"} {
+		tbl := Resource(tmpl, name)
+		want(name+" type", Get(tbl, "Type"), "AWS::DynamoDB::Table")
+		want(name+" DeletionPolicy", Get(tbl, "DeletionPolicy"), "Retain")
+		want(name+" UpdateReplacePolicy", Get(tbl, "UpdateReplacePolicy"), "Retain")
+		want(name+" billing", Get(tbl, "Properties", "BillingMode"), "PAY_PER_REQUEST")
+		want(name+" PITR", Get(tbl, "Properties", "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled"), true)
+		want(name+" SSE", Get(tbl, "Properties", "SSESpecification", "SSEEnabled"), true)
+	}
+	want("keys TTL attribute", Get(Resource(tmpl, "ApiKeysTable"), "Properties", "TimeToLiveSpecification"), map[string]any{"AttributeName": "expires_at", "Enabled": true})
+
+	for _, lg := range []string{"GetCustomerLogGroup", "ApiAccessLogGroup"} {
+		want(lg+" retention", Get(Resource(tmpl, lg), "Properties", "RetentionInDays"), map[string]any{"Ref": "LogRetentionDays"})
+	}
+
+	api := Get(Resource(tmpl, "CustomerApi"), "Properties")
+	want("API type", Get(Resource(tmpl, "CustomerApi"), "Type"), "AWS::Serverless::Api")
+	want("stage name", Get(api, "StageName"), map[string]any{"Ref": "StageName"})
+	want("API cache", Get(api, "CacheClusterEnabled"), false)
+	want("method caching", Get(api, "MethodSettings", 0, "CachingEnabled"), false)
+	want("throttling rate", Get(api, "MethodSettings", 0, "ThrottlingRateLimit"), map[string]any{"Ref": "ThrottlingRateLimit"})
+	want("throttling burst", Get(api, "MethodSettings", 0, "ThrottlingBurstLimit"), map[string]any{"Ref": "ThrottlingBurstLimit"})
+	want("data trace", Get(api, "MethodSettings", 0, "DataTraceEnabled"), false)
+	want("access log", Get(api, "AccessLogSetting", "DestinationArn"), map[string]any{"Fn::GetAtt": []any{"ApiAccessLogGroup", "Arn"}})
+	if f, _ := Get(api, "AccessLogSetting", "Format").(string); strings.Contains(f, "$context.path") {
+		p = append(p, "access log records the path, which carries client and customer IDs")
+	}
+	for _, gr := range []string{"MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "DEFAULT_4XX", "DEFAULT_5XX"} {
+		r := Get(api, "GatewayResponses", gr)
+		want(gr+" Cache-Control", Get(r, "ResponseParameters", "Headers", "Cache-Control"), "'no-store'")
+		if body, _ := Get(r, "ResponseTemplates", "application/json").(string); !strings.Contains(body, `"message":`) {
+			p = append(p, gr+" body lacks the message key")
+		}
+	}
+
+	events, _ := Get(props, "Events").(map[string]any)
+	if len(events) != 1 {
+		p = append(p, fmt.Sprintf("%d events, want the one route", len(events)))
+	}
+	want("route", Get(props, "Events", "GetCustomer"), map[string]any{"Type": "Api", "Properties": map[string]any{
+		"RestApiId": map[string]any{"Ref": "CustomerApi"}, "Path": "/cdm/client/{client_id}/customer/{ccid}", "Method": "GET",
+	}})
+
+	for _, out := range []string{"ApiBaseUrl", "CustomersTableName", "CustomersTableArn", "ApiKeysTableName", "ApiKeysTableArn", "GetCustomerFunctionArn"} {
+		if Get(tmpl, "Outputs", out, "Value") == nil {
+			p = append(p, "no output "+out)
+		}
+	}
+	for _, alarm := range []string{"Api5xxRateAlarm", "Function500Alarm", "FunctionThrottlesAlarm"} {
+		want(alarm, Get(Resource(tmpl, alarm), "Type"), "AWS::CloudWatch::Alarm")
+	}
+	return p
+}
+
+func TestTemplateProperties(t *testing.T) {
+	for _, p := range problems(load(t)) {
+		t.Error(p)
+	}
+}
+
+// TestLoosenedTemplatesAreCaught proves the checks above can fail.
+func TestLoosenedTemplatesAreCaught(t *testing.T) {
+	loosen := map[string]func(map[string]any){
+		"wildcard action": func(m map[string]any) {
+			Get(Resource(m, "GetCustomerFunction"), "Properties", "Policies", 0, "Statement", 0).(map[string]any)["Action"] = []any{"dynamodb:*"}
+		},
+		"wildcard resource": func(m map[string]any) {
+			Get(Resource(m, "GetCustomerFunction"), "Properties", "Policies", 0, "Statement", 0).(map[string]any)["Resource"] = "*"
+		},
+		"CRUD policy": func(m map[string]any) {
+			props := Get(Resource(m, "GetCustomerFunction"), "Properties").(map[string]any)
+			props["Policies"] = append(props["Policies"].([]any), map[string]any{"DynamoDBCrudPolicy": map[string]any{"TableName": "x"}})
+		},
+		"no PITR": func(m map[string]any) {
+			delete(Get(Resource(m, "CustomersTable"), "Properties").(map[string]any), "PointInTimeRecoverySpecification")
+		},
+		"table deleted with stack": func(m map[string]any) { Resource(m, "ApiKeysTable")["DeletionPolicy"] = "Delete" },
+		"no TTL":                   func(m map[string]any) { delete(Get(Resource(m, "ApiKeysTable"), "Properties").(map[string]any), "TimeToLiveSpecification") },
+		"x86":                      func(m map[string]any) { Get(Resource(m, "GetCustomerFunction"), "Properties").(map[string]any)["Architectures"] = []any{"x86_64"} },
+		"caching on": func(m map[string]any) {
+			Get(Resource(m, "CustomerApi"), "Properties", "MethodSettings", 0).(map[string]any)["CachingEnabled"] = true
+		},
+		"POST route": func(m map[string]any) {
+			Get(Resource(m, "GetCustomerFunction"), "Properties", "Events", "GetCustomer", "Properties").(map[string]any)["Method"] = "POST"
+		},
+		"no log retention": func(m map[string]any) { delete(Get(Resource(m, "GetCustomerLogGroup"), "Properties").(map[string]any), "RetentionInDays") },
+		"no throttling": func(m map[string]any) {
+			delete(Get(Resource(m, "CustomerApi"), "Properties", "MethodSettings", 0).(map[string]any), "ThrottlingRateLimit")
+		},
+	}
+	for name, f := range loosen {
+		tmpl := load(t)
+		f(tmpl)
+		if len(problems(tmpl)) == 0 {
+			t.Errorf("%s: not caught", name)
+		}
+	}
+}
+
+func TestParseTags(t *testing.T) {
+	got, err := Parse([]byte("a: !Ref X\nb: !GetAtt T.Arn\nc: !Sub 'x-${Y}'\nd: !If [C, 1, !Ref AWS::NoValue]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"a": map[string]any{"Ref": "X"},
+		"b": map[string]any{"Fn::GetAtt": []any{"T", "Arn"}},
+		"c": map[string]any{"Fn::Sub": "x-${Y}"},
+		"d": map[string]any{"Fn::If": []any{"C", float64(1), map[string]any{"Ref": "AWS::NoValue"}}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %#v", got)
+	}
+	if _, err := Parse([]byte("a: !Bogus x\n")); err == nil {
+		t.Error("unknown tag accepted")
+	}
+}
