@@ -200,15 +200,21 @@ func TestLoosenedTemplatesAreCaught(t *testing.T) {
 			delete(Get(Resource(m, "CustomersTable"), "Properties").(map[string]any), "PointInTimeRecoverySpecification")
 		},
 		"table deleted with stack": func(m map[string]any) { Resource(m, "ApiKeysTable")["DeletionPolicy"] = "Delete" },
-		"no TTL":                   func(m map[string]any) { delete(Get(Resource(m, "ApiKeysTable"), "Properties").(map[string]any), "TimeToLiveSpecification") },
-		"x86":                      func(m map[string]any) { Get(Resource(m, "GetCustomerFunction"), "Properties").(map[string]any)["Architectures"] = []any{"x86_64"} },
+		"no TTL": func(m map[string]any) {
+			delete(Get(Resource(m, "ApiKeysTable"), "Properties").(map[string]any), "TimeToLiveSpecification")
+		},
+		"x86": func(m map[string]any) {
+			Get(Resource(m, "GetCustomerFunction"), "Properties").(map[string]any)["Architectures"] = []any{"x86_64"}
+		},
 		"caching on": func(m map[string]any) {
 			Get(Resource(m, "CustomerApi"), "Properties", "MethodSettings", 0).(map[string]any)["CachingEnabled"] = true
 		},
 		"POST route": func(m map[string]any) {
 			Get(Resource(m, "GetCustomerFunction"), "Properties", "Events", "GetCustomer", "Properties").(map[string]any)["Method"] = "POST"
 		},
-		"no log retention": func(m map[string]any) { delete(Get(Resource(m, "GetCustomerLogGroup"), "Properties").(map[string]any), "RetentionInDays") },
+		"no log retention": func(m map[string]any) {
+			delete(Get(Resource(m, "GetCustomerLogGroup"), "Properties").(map[string]any), "RetentionInDays")
+		},
 		"no throttling": func(m map[string]any) {
 			delete(Get(Resource(m, "CustomerApi"), "Properties", "MethodSettings", 0).(map[string]any), "ThrottlingRateLimit")
 		},
