@@ -55,8 +55,11 @@ deploy:
 bench: deps bin/aws-lambda-rie
 	$(GO) run ./bench/cmd/lambdabench
 
+# Each fuzz target for FUZZTIME; make test runs their seed corpus only.
 fuzz:
-	$(GO) test ./internal/apigw -run '^$$' -fuzz FuzzHandler -fuzztime $(FUZZTIME)
+	for target in FuzzHandler FuzzRequestFields; do \
+		$(GO) test ./internal/apigw -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
