@@ -40,8 +40,8 @@ func TestTenantIsolation(t *testing.T) {
 	clients := []string{
 		victim, victim + "#", attacker + "#" + victim, victim + "#123",
 		"ACME", "Acme", victim + " ", " " + victim, victim + "\t",
-		"аcme",      // Cyrillic а
-		"ａｃｍｅ",      // full-width
+		"аcme",       // Cyrillic а
+		"ａｃｍｅ",       // full-width
 		"acme\u200b", // zero-width space
 		"acme\x00", "acme%23123", "acme%00",
 	}
@@ -118,7 +118,7 @@ func TestNoPHIInLogs(t *testing.T) {
 		{h, request("clinic", "C-1", map[string]string{"XX-RELAY-API-KEY": rawKey})},
 		{h, request("clinic", "nope", withKey(rawKey))},
 		{h, request("clinic", strings.Repeat("z", 101), withKey(rawKey))},
-		{h, request("clinic", "C-1", withKey(rawKey + "x"))},
+		{h, request("clinic", "C-1", withKey(rawKey+"x"))},
 		{h, request("other", "C-1", withKey(rawKey))},
 		{h, request("clinic", "C-1", nil)},
 		{h, request("clinic", "C-corrupt", withKey(rawKey))},

@@ -20,13 +20,13 @@ type Fault int
 
 // The faults.
 const (
-	None                 Fault = iota // forward unchanged
-	Delay                             // wait Config.Delay, then forward
-	Reset                             // close the connection with a TCP reset
-	ThroughputExceeded                // 400 ProvisionedThroughputExceededException
-	Throttling                        // 400 ThrottlingException
-	InternalServerError               // 500 InternalServerError
-	ServiceUnavailable                // 503 ServiceUnavailable
+	None                Fault = iota // forward unchanged
+	Delay                            // wait Config.Delay, then forward
+	Reset                            // close the connection with a TCP reset
+	ThroughputExceeded               // 400 ProvisionedThroughputExceededException
+	Throttling                       // 400 ThrottlingException
+	InternalServerError              // 500 InternalServerError
+	ServiceUnavailable               // 503 ServiceUnavailable
 )
 
 // Config says which requests get which fault.
