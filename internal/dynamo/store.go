@@ -31,8 +31,8 @@ type ItemReader interface {
 // Store reads customers and API keys from their two tables.
 type Store struct {
 	db        ItemReader
-	customers string
-	keys      string
+	customers *string
+	keys      *string
 	// Built once: the SDK only reads them.
 	customerNames map[string]string
 	customerProj  *string
@@ -41,7 +41,7 @@ type Store struct {
 // NewStore returns a Store reading the named tables through db.
 func NewStore(db ItemReader, customersTable, keysTable string) *Store {
 	names, proj := projection(customerAttributes)
-	return &Store{db: db, customers: customersTable, keys: keysTable, customerNames: names, customerProj: proj}
+	return &Store{db: db, customers: aws.String(customersTable), keys: aws.String(keysTable), customerNames: names, customerProj: proj}
 }
 
 // Customer returns the customer stored under (clientID, ccid). It returns
@@ -50,13 +50,13 @@ func NewStore(db ItemReader, customersTable, keysTable string) *Store {
 // failed. Callers must pass a clientID that customer.ValidateClientID accepts.
 func (s *Store) Customer(ctx context.Context, clientID, ccid string) (customer.Customer, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:                aws.String(s.customers),
+		TableName:                s.customers,
 		Key:                      map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: CustomerKey(clientID, ccid)}},
 		ProjectionExpression:     s.customerProj,
 		ExpressionAttributeNames: s.customerNames,
 	})
 	if err != nil {
-		return customer.Customer{}, storageError("GetItem", s.customers, err)
+		return customer.Customer{}, storageError("GetItem", *s.customers, err)
 	}
 	if len(out.Item) == 0 {
 		return customer.Customer{}, customer.ErrNotFound
@@ -69,11 +69,11 @@ func (s *Store) Customer(ctx context.Context, clientID, ccid string) (customer.C
 // when DynamoDB failed.
 func (s *Store) APIKey(ctx context.Context, hash string) (apikey.Record, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.keys),
+		TableName: s.keys,
 		Key:       map[string]types.AttributeValue{attrKeyHash: &types.AttributeValueMemberS{Value: hash}},
 	})
 	if err != nil {
-		return apikey.Record{}, storageError("GetItem", s.keys, err)
+		return apikey.Record{}, storageError("GetItem", *s.keys, err)
 	}
 	if len(out.Item) == 0 {
 		return apikey.Record{}, apikey.ErrNotFound

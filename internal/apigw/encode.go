@@ -1,0 +1,216 @@
+package apigw
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/cdm/customer-api/internal/customer"
+)
+
+// The 200 body is written by hand, field names and order exactly as
+// documented: reflection-based encoding cost more than everything else a
+// warm request does besides its one DynamoDB read.
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// EncodeCustomer returns the documented JSON of c. It fails only for an ext
+// value JSON cannot hold.
+func EncodeCustomer(c customer.Customer) (string, error) {
+	return encodeCustomer(c)
+}
+
+func encodeCustomer(c customer.Customer) (string, error) {
+	bp := bufPool.Get().(*[]byte)
+	b := (*bp)[:0]
+	b = append(b, '{')
+	first := true
+	field := func(name string, v *string) {
+		if v == nil {
+			return
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, `":`...)
+		b = appendString(b, *v)
+	}
+	field("ccid", c.CCID)
+	field("secondary_account_id", c.SecondaryAccountID)
+	field("first_name", c.FirstName)
+	field("middle_name", c.MiddleName)
+	field("last_name", c.LastName)
+	field("date_of_birth", c.DateOfBirth)
+	field("ssn_last4", c.SSNLast4)
+	field("gender", c.Gender)
+	if !first {
+		b = append(b, ',')
+	}
+	b = append(b, `"addresses":[`...)
+	for i, a := range c.Addresses {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		first = true
+		field("address1", a.Address1)
+		field("address2", a.Address2)
+		field("city", a.City)
+		field("state_province", a.StateProvince)
+		field("postal_code", a.PostalCode)
+		field("country", a.Country)
+		b = append(b, '}')
+	}
+	b = append(b, `],"notification_channels":[`...)
+	for i, n := range c.NotificationChannels {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		first = true
+		field("channel_type", n.ChannelType)
+		field("channel_addr", n.ChannelAddr)
+		field("consent_type", n.ConsentType)
+		field("phone_type", n.PhoneType)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	var err error
+	if c.Ext != nil {
+		b = append(b, `,"ext":`...)
+		b, err = appendValue(b, c.Ext, 0)
+	}
+	b = append(b, '}')
+	out := string(b)
+	*bp = b
+	bufPool.Put(bp)
+	if err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+var errUnencodable = errors.New("encode customer: ext holds a value JSON cannot represent")
+
+// maxDepth matches the deepest nesting DynamoDB stores.
+const maxDepth = 64
+
+func appendValue(b []byte, v any, depth int) ([]byte, error) {
+	if depth > maxDepth {
+		return b, errUnencodable
+	}
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return appendString(b, x), nil
+	case json.Number:
+		if x == "" {
+			return b, errUnencodable
+		}
+		return append(b, x...), nil
+	case bool:
+		if x {
+			return append(b, "true"...), nil
+		}
+		return append(b, "false"...), nil
+	case []byte:
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, x)
+		return append(b, '"'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendValue(b, e, depth+1); err != nil {
+				return b, err
+			}
+		}
+		return append(b, ']'), nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendValue(b, x[k], depth+1); err != nil {
+				return b, err
+			}
+		}
+		return append(b, '}'), nil
+	}
+	return b, errUnencodable
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string, as encoding/json writes it:
+// invalid UTF-8 becomes U+FFFD, and U+2028 and U+2029 are escaped.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

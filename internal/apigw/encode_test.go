@@ -1,0 +1,50 @@
+package apigw
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// stdlibString is encoding/json's rendering of s, without HTML escaping.
+func stdlibString(s string) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", `q"b\`, "\x00\x1f\n\r\t\x7f", "é€😀", "\xff\xfe", "a\u2028b\u2029", "<&>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := string(appendString(nil, s)), stdlibString(s); got != want {
+			t.Errorf("appendString(%q) = %s, encoding/json writes %s", s, got, want)
+		}
+	})
+}
+
+func TestAppendValueMatchesEncodingJSON(t *testing.T) {
+	v := map[string]any{
+		"z": []any{"a", json.Number("12345678901234567890"), true, false, nil, map[string]any{"b": "c", "a": []any{}}},
+		"a": map[string]any{}, "m": []byte("bytes"), "é": "ü\n",
+	}
+	got, err := appendValue(nil, v, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	if string(got)+"\n" != buf.String() {
+		t.Errorf("got  %s\nwant %s", got, buf.String())
+	}
+	if _, err := appendValue(nil, map[string]any{"x": struct{}{}}, 0); err == nil {
+		t.Error("an unencodable value was accepted")
+	}
+}
