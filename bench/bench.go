@@ -116,10 +116,21 @@ func NonIOHandler(c customer.Customer) (*apigw.Handler, error) {
 		},
 	}
 	store := dynamo.NewStore(db, "customers", "keys")
-	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Hour), slog.New(slog.NewJSONHandler(io.Discard, nil)), 2*time.Second)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Hour), slog.New(apigw.NewEMFHandler(io.Discard, nil)), 2*time.Second)
 	resp, _ := h.Handle(context.Background(), Event(c)) // warms the key cache
 	if resp.StatusCode != 200 {
 		return nil, fmt.Errorf("warm-up request: %d %s", resp.StatusCode, resp.Body)
 	}
 	return h, nil
+}
+
+// GeneratedCustomers returns n distinct valid customers, as an import file holds them.
+func GeneratedCustomers(n int) []customer.Customer {
+	cs := make([]customer.Customer, n)
+	for i := range cs {
+		c := ExampleCustomer()
+		c.CCID = str(fmt.Sprintf("GEN-%07d", i))
+		cs[i] = c
+	}
+	return cs
 }

@@ -33,7 +33,7 @@ func serve(ctx context.Context, sio stdio, args []string) error {
 		return err
 	}
 	store := dynamo.NewStore(c.db, s.CustomersTable, s.APIKeysTable)
-	handler := apigw.NewHandler(store, apikey.NewAuthorizer(store, s.KeyCacheTTL), slog.New(slog.NewJSONHandler(sio.out, nil)), s.StorageTimeout)
+	handler := apigw.NewHandler(store, apikey.NewAuthorizer(store, s.KeyCacheTTL), slog.New(apigw.NewEMFHandler(sio.out, nil)), s.StorageTimeout)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

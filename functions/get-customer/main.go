@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -28,8 +29,12 @@ func main() {
 		os.Exit(1)
 	}
 	store := dynamo.NewStore(db, settings.CustomersTable, settings.APIKeysTable)
+	// Open the connection during init rather than in the first request.
+	warmCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+	store.Warm(warmCtx)
+	cancel()
 	keys := apikey.NewAuthorizer(store, settings.KeyCacheTTL)
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	log := slog.New(apigw.NewEMFHandler(os.Stdout, nil))
 	handler := apigw.NewHandler(store, keys, log, settings.StorageTimeout)
 	lambda.Start(handler.Handle)
 }

@@ -35,7 +35,7 @@ func faultyAPI(t *testing.T) (*apigw.Handler, *faultproxy.Proxy, *bytes.Buffer, 
 	store := dynamo.NewStore(testenv.Client(t, proxy.URL), tb.Customers, tb.Keys)
 	var log bytes.Buffer
 	// No key cache: every request reads the keys table, so its faults show.
-	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(slog.NewJSONHandler(&log, nil)), faultStorageTimeout)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(apigw.NewEMFHandler(&log, nil)), faultStorageTimeout)
 	return h, proxy, &log, tb
 }
 
@@ -124,7 +124,7 @@ func TestUnreachableDynamoDB(t *testing.T) {
 	ln.Close() // nothing listens there now: connections are refused
 	store := dynamo.NewStore(testenv.Client(t, "http://"+addr), "c", "k")
 	var log bytes.Buffer
-	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(slog.NewJSONHandler(&log, nil)), faultStorageTimeout)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(apigw.NewEMFHandler(&log, nil)), faultStorageTimeout)
 	status, body, took := invoke(t, h)
 	if status != 500 || took > faultStorageTimeout+200*time.Millisecond {
 		t.Errorf("status %d after %v: %s", status, took, body)

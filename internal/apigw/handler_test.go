@@ -41,7 +41,7 @@ func newAPI(t *testing.T) *api {
 	var log bytes.Buffer
 	store := tb.Store()
 	// No key cache, so that every key change is seen at once.
-	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(slog.NewJSONHandler(&log, nil)), 2*time.Second)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(apigw.NewEMFHandler(&log, nil)), 2*time.Second)
 	return &api{Tables: tb, h: h, log: &log}
 }
 
@@ -364,7 +364,7 @@ func TestStorageFailureIs500(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var log bytes.Buffer
 			store := dynamoStore(a, tc.customers, tc.keys)
-			h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(slog.NewJSONHandler(&log, nil)), 2*time.Second)
+			h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(apigw.NewEMFHandler(&log, nil)), 2*time.Second)
 			resp, _ := h.Handle(context.Background(), request(testenv.DevClient, sampleCCID, withKey(testenv.DevKey)))
 			checkCommon(t, resp)
 			if resp.StatusCode != 500 {

@@ -104,10 +104,10 @@ func TestNoPHIInLogs(t *testing.T) {
 
 	var log bytes.Buffer
 	store := tb.Store()
-	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Minute), slog.New(slog.NewJSONHandler(&log, nil)), time.Second)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Minute), slog.New(apigw.NewEMFHandler(&log, nil)), time.Second)
 	broken := dynamo.NewStore(tb.DB, "missing-table", tb.Keys)
-	hBroken := apigw.NewHandler(broken, apikey.NewAuthorizer(broken, 0), slog.New(slog.NewJSONHandler(&log, nil)), time.Second)
-	hPanic := apigw.NewHandler(&fakeCustomers{fn: func(context.Context) error { panic(*c.FirstName) }}, allowAll{}, slog.New(slog.NewJSONHandler(&log, nil)), time.Second)
+	hBroken := apigw.NewHandler(broken, apikey.NewAuthorizer(broken, 0), slog.New(apigw.NewEMFHandler(&log, nil)), time.Second)
+	hPanic := apigw.NewHandler(&fakeCustomers{fn: func(context.Context) error { panic(*c.FirstName) }}, allowAll{}, slog.New(apigw.NewEMFHandler(&log, nil)), time.Second)
 
 	statuses := map[int]bool{}
 	for _, r := range []struct {

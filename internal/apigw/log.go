@@ -18,7 +18,7 @@ const MetricsNamespace = "CDM/CustomerAPI"
 // by status become metrics with no agent and no API call. Status is the only
 // dimension: nothing of a caller or a customer becomes a metric.
 type metrics struct {
-	directive json.RawMessage
+	directive trustedJSON
 }
 
 func newMetrics() *metrics {
@@ -33,7 +33,7 @@ func newMetrics() *metrics {
 	if err != nil {
 		panic(err)
 	}
-	return &metrics{directive: d}
+	return &metrics{directive: trustedJSON(d)}
 }
 
 // maxLoggedID bounds what a caller-chosen identifier can add to a log line.

@@ -40,7 +40,7 @@ func (allowAll) Authorize(context.Context, string, string) error { return nil }
 
 func newUnitHandler(c apigw.Customers) (*apigw.Handler, *bytes.Buffer) {
 	var log bytes.Buffer
-	return apigw.NewHandler(c, allowAll{}, slog.New(slog.NewJSONHandler(&log, nil)), time.Second), &log
+	return apigw.NewHandler(c, allowAll{}, slog.New(apigw.NewEMFHandler(&log, nil)), time.Second), &log
 }
 
 func TestPanicBecomes500(t *testing.T) {

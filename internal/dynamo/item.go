@@ -48,12 +48,6 @@ const (
 	attrExpiresAt = "expires_at"
 )
 
-// customerAttributes are the attributes a read fetches: the documented ones.
-var customerAttributes = []string{
-	attrCCID, attrSecondaryAccountID, attrFirstName, attrMiddleName, attrLastName,
-	attrDateOfBirth, attrSSNLast4, attrGender, attrAddresses, attrNotificationChannels, attrExt,
-}
-
 // CorruptItemError is a stored item that does not have the documented shape.
 // Its text names the attribute, never its value.
 type CorruptItemError struct {

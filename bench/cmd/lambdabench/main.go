@@ -1,0 +1,473 @@
+// Command lambdabench measures the function side by side in one run: warm
+// request cost against a bare GetItem, the non-I/O cost, cold starts against
+// a hello-world bootstrap, first versus warm request, peak RSS, package size
+// and import throughput. It prints one table and writes it to a file.
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/cdm/customer-api/bench"
+	"github.com/cdm/customer-api/internal/apigw"
+	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/customer"
+	"github.com/cdm/customer-api/internal/dynalite"
+	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/env"
+	"github.com/cdm/customer-api/internal/lambdarun"
+)
+
+var (
+	requests   = flag.Int("requests", 3000, "sequential warm requests per item (and as many bare GetItems)")
+	coldStarts = flag.Int("cold-starts", 15, "process starts per bootstrap")
+	rssN       = flag.Int("rss-requests", 1000, "requests before reading peak RSS")
+	importN    = flag.Int("import", 10000, "customers per import run")
+	out        = flag.String("out", "bench/results/latest.md", "where to write the table")
+)
+
+type row struct{ what, value, budget, verdict string }
+
+var rows []row
+
+func report(what, value, budget string, ok *bool) {
+	verdict := ""
+	if ok != nil {
+		verdict = map[bool]string{true: "met", false: "MISSED"}[*ok]
+	}
+	rows = append(rows, row{what, value, budget, verdict})
+	fmt.Fprintf(os.Stderr, "  %-58s %-28s %s %s\n", what, value, budget, verdict)
+}
+
+func check(b bool) *bool { return &b }
+
+func main() {
+	flag.Parse()
+	// Lambda sets neither; a CA bundle makes SDK config loading parse a large file.
+	os.Unsetenv("AWS_CA_BUNDLE")
+	os.Unsetenv("NODE_EXTRA_CA_CERTS")
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "lambdabench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	root, err := dynalite.RepoRoot()
+	if err != nil {
+		return err
+	}
+	if err := os.Chdir(root); err != nil {
+		return err
+	}
+	srv, err := dynalite.Start()
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	ctx := context.Background()
+	for _, kv := range []string{"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "AWS_EC2_METADATA_DISABLED=true"} {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	settings := env.Settings{CustomersTable: "bench-customers", APIKeysTable: "bench-keys", DynamoDBEndpoint: srv.Endpoint}
+	db, err := env.DynamoDB(ctx, settings)
+	if err != nil {
+		return err
+	}
+	for _, d := range []dynamo.TableDef{dynamo.CustomersTableDef(settings.CustomersTable), dynamo.APIKeysTableDef(settings.APIKeysTable)} {
+		if _, err := dynamo.EnsureTable(ctx, db, d); err != nil {
+			return err
+		}
+	}
+	admin := dynamo.NewAdmin(db, settings.CustomersTable, settings.APIKeysTable)
+	items := []struct {
+		name string
+		c    customer.Customer
+	}{{"example", bench.ExampleCustomer()}, {"large", bench.LargeCustomer()}}
+	for _, it := range items {
+		if err := admin.PutCustomer(ctx, bench.Client, it.c); err != nil {
+			return err
+		}
+	}
+	if err := admin.PutAPIKey(ctx, apikey.Record{Hash: apikey.Hash(bench.Key), ClientID: bench.Client, Status: apikey.StatusActive, CreatedAt: time.Now()}); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(os.Stderr, "1. warm requests against the local DynamoDB")
+	store := dynamo.NewStore(db, settings.CustomersTable, settings.APIKeysTable)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Hour), discardLogger(), 2*time.Second)
+	for _, it := range items {
+		hp50, hp99, bp50, bp99, err := warm(ctx, h, db, settings.CustomersTable, it.c)
+		if err != nil {
+			return err
+		}
+		ratio := float64(hp50) / float64(bp50)
+		report(fmt.Sprintf("warm handler p50 / p99 (%s item)", it.name), fmt.Sprintf("%v / %v", us(hp50), us(hp99)), "", nil)
+		report(fmt.Sprintf("bare GetItem p50 / p99 (%s item)", it.name), fmt.Sprintf("%v / %v", us(bp50), us(bp99)), "", nil)
+		budget := "≤ 1.05"
+		var ok *bool
+		if it.name == "example" {
+			ok = check(ratio <= 1.05)
+		} else {
+			budget = ""
+		}
+		report(fmt.Sprintf("handler / GetItem, p50 (%s item)", it.name), fmt.Sprintf("%.3f", ratio), budget, ok)
+	}
+
+	fmt.Fprintln(os.Stderr, "2. non-I/O cost per request (testing.Benchmark, median of 5)")
+	var exampleNs float64
+	for _, it := range items {
+		ns, allocs, err := nonIO(it.c)
+		if err != nil {
+			return err
+		}
+		if it.name == "example" {
+			exampleNs = ns
+			report("non-I/O ns/op, allocs/op (example item)", fmt.Sprintf("%.0f ns, %d allocs", ns, allocs), "≤ 15000 ns, ≤ 40 allocs", check(ns <= 15000 && allocs <= 40))
+		} else {
+			report("non-I/O ns/op, allocs/op (large item)", fmt.Sprintf("%.0f ns, %d allocs (%.1f×)", ns, allocs, ns/exampleNs), "≤ 4× example", check(ns <= 4*exampleNs))
+		}
+	}
+
+	tmp, err := os.MkdirTemp("", "lambdabench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	fmt.Fprintln(os.Stderr, "building bootstrap, hello-world bootstrap and emulator")
+	bootstrap, hello, rie := filepath.Join(tmp, "bootstrap"), filepath.Join(tmp, "hello"), filepath.Join(tmp, "aws-lambda-rie")
+	for _, b := range []struct{ out, pkg, goarch string }{
+		{bootstrap, "./functions/get-customer", runtime.GOARCH},
+		{hello, "./bench/hello", runtime.GOARCH},
+	} {
+		if err := lambdaBuild(b.out, b.pkg, b.goarch); err != nil {
+			return err
+		}
+	}
+	if err := goCmd("build", "-o", rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"); err != nil {
+		return err
+	}
+	fnEnv := lambdarun.Environ(os.Environ(), "DYNAMODB_ENDPOINT="+srv.Endpoint, "CUSTOMERS_TABLE="+settings.CustomersTable, "API_KEYS_TABLE="+settings.APIKeysTable)
+	event, _ := json.Marshal(bench.Event(bench.ExampleCustomer()))
+
+	fmt.Fprintln(os.Stderr, "3. cold starts")
+	var ours, base []time.Duration
+	for range *coldStarts {
+		for _, b := range []struct {
+			bin string
+			dst *[]time.Duration
+		}{{bootstrap, &ours}, {hello, &base}} {
+			d, err := coldUnderEmulator(rie, b.bin, fnEnv, event)
+			if err != nil {
+				return err
+			}
+			*b.dst = append(*b.dst, d)
+		}
+	}
+	om, bm := median(ours), median(base)
+	report("cold start under the emulator, median (bootstrap)", ms(om), "", nil)
+	report("cold start under the emulator, median (hello world)", ms(bm), "", nil)
+	report("cold start ratio bootstrap / hello world", fmt.Sprintf("%.2f", float64(om)/float64(bm)), "≤ 1.3", check(float64(om) <= 1.3*float64(bm)))
+
+	api, err := bench.StartRuntimeAPI()
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+	apiEnv := lambdarun.Environ(fnEnv, "AWS_LAMBDA_RUNTIME_API="+api.Addr, "AWS_LAMBDA_FUNCTION_NAME=bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128")
+	var direct, first, warmDirect []time.Duration
+	for range *coldStarts {
+		start, f, w, err := coldDirect(bootstrap, apiEnv, api, event)
+		if err != nil {
+			return err
+		}
+		direct, first, warmDirect = append(direct, start), append(first, f), append(warmDirect, w)
+	}
+	report("process start → first 200, no emulator, median", ms(median(direct)), "≤ 10 ms", check(median(direct) <= 10*time.Millisecond))
+	report("first request after init vs warm request, medians", fmt.Sprintf("%v vs %v", us(median(first)), us(median(warmDirect))), "", nil)
+
+	fmt.Fprintln(os.Stderr, "4. peak RSS")
+	rss, err := peakRSS(bootstrap, apiEnv, api, event, *rssN)
+	if err != nil {
+		return err
+	}
+	report(fmt.Sprintf("peak RSS (VmHWM) after %d requests", *rssN), fmt.Sprintf("%.1f MB", float64(rss)/1e6), "≤ 24 MB", check(rss <= 24e6))
+
+	fmt.Fprintln(os.Stderr, "5. deployment package")
+	arm := filepath.Join(tmp, "arm64", "bootstrap")
+	if err := lambdaBuild(arm, "./functions/get-customer", "arm64"); err != nil {
+		return err
+	}
+	size, zipped, err := sizes(arm)
+	if err != nil {
+		return err
+	}
+	report("arm64 bootstrap size, zipped", fmt.Sprintf("%.2f MB, %.2f MB", float64(size)/1e6, float64(zipped)/1e6), "≤ 10 MB, ≤ 4 MB", check(size <= 10e6 && zipped <= 4e6))
+
+	fmt.Fprintln(os.Stderr, "6. import throughput")
+	var rates []float64
+	for i := range 3 {
+		rate, err := importRate(ctx, db, fmt.Sprintf("bench-import-%d", i), *importN)
+		if err != nil {
+			return err
+		}
+		rates = append(rates, rate)
+	}
+	slices.Sort(rates)
+	report(fmt.Sprintf("import of %d customers (BatchWriteItem), median of 3", *importN), fmt.Sprintf("%.0f records/s", rates[1]), "", nil)
+
+	return write()
+}
+
+func discardLogger() *slogLogger { return newDiscardLogger() }
+
+func warm(ctx context.Context, h *apigw.Handler, db *dynamodb.Client, table string, c customer.Customer) (hp50, hp99, bp50, bp99 time.Duration, err error) {
+	ev := bench.Event(c)
+	in := &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: dynamo.CustomerKey(bench.Client, *c.CCID)}}}
+	for range 200 {
+		h.Handle(ctx, ev)
+		if _, err := db.GetItem(ctx, in); err != nil {
+			return 0, 0, 0, 0, err
+		}
+	}
+	hs, bs := make([]time.Duration, 0, *requests), make([]time.Duration, 0, *requests)
+	handler := func() error {
+		t := time.Now()
+		resp, _ := h.Handle(ctx, ev)
+		hs = append(hs, time.Since(t))
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("handler answered %d", resp.StatusCode)
+		}
+		return nil
+	}
+	bare := func() error {
+		t := time.Now()
+		out, err := db.GetItem(ctx, in)
+		bs = append(bs, time.Since(t))
+		if err != nil || len(out.Item) == 0 {
+			return fmt.Errorf("bare GetItem: %v", err)
+		}
+		return nil
+	}
+	// Interleaved, each going first half the time, so that drift and
+	// whatever the server does between requests fall on both alike.
+	for i := range *requests {
+		first, second := handler, bare
+		if i%2 == 1 {
+			first, second = bare, handler
+		}
+		if err := first(); err != nil {
+			return 0, 0, 0, 0, err
+		}
+		if err := second(); err != nil {
+			return 0, 0, 0, 0, err
+		}
+	}
+	return pct(hs, 50), pct(hs, 99), pct(bs, 50), pct(bs, 99), nil
+}
+
+func nonIO(c customer.Customer) (float64, int64, error) {
+	h, err := bench.NonIOHandler(c)
+	if err != nil {
+		return 0, 0, err
+	}
+	ev := bench.Event(c)
+	ctx := context.Background()
+	var ns []float64
+	var allocs int64
+	for range 5 {
+		r := testing.Benchmark(func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				h.Handle(ctx, ev)
+			}
+		})
+		ns = append(ns, float64(r.NsPerOp()))
+		allocs = r.AllocsPerOp()
+	}
+	slices.Sort(ns)
+	return ns[len(ns)/2], allocs, nil
+}
+
+func coldUnderEmulator(rie, bin string, fnEnv []string, event []byte) (time.Duration, error) {
+	start := time.Now()
+	emu, err := lambdarun.Start(rie, bin, fnEnv, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer emu.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := emu.Invoke(ctx, event)
+	d := time.Since(start)
+	if err != nil {
+		return 0, err
+	}
+	if s := bench.StatusOf(out); s != 200 {
+		return 0, fmt.Errorf("%s answered %d: %s\n%s", bin, s, out, emu.Output())
+	}
+	return d, nil
+}
+
+// coldDirect starts the bootstrap against the bench Runtime API and returns
+// exec → first 200, the first request's own latency, and a warm one's.
+func coldDirect(bin string, env []string, api *bench.RuntimeAPI, event []byte) (time.Duration, time.Duration, time.Duration, error) {
+	cmd := exec.Command(bin)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, 0, err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	first, ok := api.Invoke(event, 20*time.Second)
+	if !ok || bench.StatusOf(first.Payload) != 200 {
+		return 0, 0, 0, fmt.Errorf("first invocation failed: %s", first.Payload)
+	}
+	total := first.Done.Sub(start)
+	var warm []time.Duration
+	for range 20 {
+		r, ok := api.Invoke(event, 20*time.Second)
+		if !ok || bench.StatusOf(r.Payload) != 200 {
+			return 0, 0, 0, fmt.Errorf("warm invocation failed: %s", r.Payload)
+		}
+		warm = append(warm, r.Done.Sub(r.Handed))
+	}
+	return total, first.Done.Sub(first.Handed), median(warm), nil
+}
+
+func peakRSS(bin string, env []string, api *bench.RuntimeAPI, event []byte, n int) (int64, error) {
+	cmd := exec.Command(bin)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	for range n {
+		if r, ok := api.Invoke(event, 20*time.Second); !ok || bench.StatusOf(r.Payload) != 200 {
+			return 0, fmt.Errorf("invocation failed: %s", r.Payload)
+		}
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", cmd.Process.Pid)
+}
+
+func sizes(path string) (int64, int64, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "bootstrap", Method: zip.Deflate})
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := w.Write(data); err != nil {
+		return 0, 0, err
+	}
+	if err := zw.Close(); err != nil {
+		return 0, 0, err
+	}
+	return info.Size(), int64(buf.Len()), nil
+}
+
+func importRate(ctx context.Context, db *dynamodb.Client, table string, n int) (float64, error) {
+	if _, err := dynamo.EnsureTable(ctx, db, dynamo.CustomersTableDef(table)); err != nil {
+		return 0, err
+	}
+	cs := bench.GeneratedCustomers(n)
+	start := time.Now()
+	written, err := dynamo.NewAdmin(db, table, "unused").PutCustomers(ctx, bench.Client, cs, dynamo.BatchOptions{})
+	if err != nil {
+		return 0, err
+	}
+	return float64(written) / time.Since(start).Seconds(), nil
+}
+
+func lambdaBuild(out, pkg, goarch string) error {
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+func goCmd(args ...string) error {
+	if b, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	return nil
+}
+
+func pct(ds []time.Duration, p int) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[(len(s)-1)*p/100]
+}
+
+func median(ds []time.Duration) time.Duration { return pct(ds, 50) }
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d.Nanoseconds())/1e3) }
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Nanoseconds())/1e6) }
+
+func write() error {
+	var b strings.Builder
+	host, _ := os.Hostname()
+	_ = host
+	fmt.Fprintf(&b, "Measured %s on %s (%s/%s, %d cores), %s, by `make bench`.\n\n", time.Now().UTC().Format("2006-01-02"), cpuModel(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintln(&b, "| measure | result | budget | |")
+	fmt.Fprintln(&b, "|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.what, r.value, r.budget, r.verdict)
+	}
+	fmt.Print(b.String())
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(*out, []byte(b.String()), 0o644)
+}
+
+func cpuModel() string {
+	data, _ := os.ReadFile("/proc/cpuinfo")
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
