@@ -188,15 +188,9 @@ func run() error {
 	report("cold start under the emulator, median (hello world)", ms(bm), "", nil)
 	report("cold start ratio bootstrap / hello world", fmt.Sprintf("%.2f", float64(om)/float64(bm)), "≤ 1.3", check(float64(om) <= 1.3*float64(bm)))
 
-	api, err := bench.StartRuntimeAPI()
-	if err != nil {
-		return err
-	}
-	defer api.Close()
-	apiEnv := lambdarun.Environ(fnEnv, "AWS_LAMBDA_RUNTIME_API="+api.Addr, "AWS_LAMBDA_FUNCTION_NAME=bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128")
 	var direct, first, warmDirect []time.Duration
 	for range *coldStarts {
-		start, f, w, err := coldDirect(bootstrap, apiEnv, api, event)
+		start, f, w, err := coldDirect(bootstrap, fnEnv, event)
 		if err != nil {
 			return err
 		}
@@ -206,7 +200,7 @@ func run() error {
 	report("first request after init vs warm request, medians", fmt.Sprintf("%v vs %v", us(median(first)), us(median(warmDirect))), "", nil)
 
 	fmt.Fprintln(os.Stderr, "4. peak RSS")
-	rss, err := peakRSS(bootstrap, apiEnv, api, event, *rssN)
+	rss, err := peakRSS(bootstrap, fnEnv, event, *rssN)
 	if err != nil {
 		return err
 	}
@@ -330,9 +324,12 @@ func coldUnderEmulator(rie, bin string, fnEnv []string, event []byte) (time.Dura
 
 // coldDirect starts the bootstrap against the bench Runtime API and returns
 // exec → first 200, the first request's own latency, and a warm one's.
-func coldDirect(bin string, env []string, api *bench.RuntimeAPI, event []byte) (time.Duration, time.Duration, time.Duration, error) {
-	cmd := exec.Command(bin)
-	cmd.Env = env
+func coldDirect(bin string, fnEnv []string, event []byte) (time.Duration, time.Duration, time.Duration, error) {
+	api, cmd, err := runtimeAPICommand(bin, fnEnv)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer api.Close()
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -355,9 +352,12 @@ func coldDirect(bin string, env []string, api *bench.RuntimeAPI, event []byte) (
 	return total, first.Done.Sub(first.Handed), median(warm), nil
 }
 
-func peakRSS(bin string, env []string, api *bench.RuntimeAPI, event []byte, n int) (int64, error) {
-	cmd := exec.Command(bin)
-	cmd.Env = env
+func peakRSS(bin string, fnEnv []string, event []byte, n int) (int64, error) {
+	api, cmd, err := runtimeAPICommand(bin, fnEnv)
+	if err != nil {
+		return 0, err
+	}
+	defer api.Close()
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		return 0, err
@@ -379,6 +379,18 @@ func peakRSS(bin string, env []string, api *bench.RuntimeAPI, event []byte, n in
 		}
 	}
 	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", cmd.Process.Pid)
+}
+
+// runtimeAPICommand returns a Runtime API of its own (so that no event is
+// handed to a process that was stopped) and the unstarted bootstrap using it.
+func runtimeAPICommand(bin string, fnEnv []string) (*bench.RuntimeAPI, *exec.Cmd, error) {
+	api, err := bench.StartRuntimeAPI()
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = lambdarun.Environ(fnEnv, "AWS_LAMBDA_RUNTIME_API="+api.Addr, "AWS_LAMBDA_FUNCTION_NAME=bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128")
+	return api, cmd, nil
 }
 
 func sizes(path string) (int64, int64, error) {
