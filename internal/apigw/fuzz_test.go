@@ -108,6 +108,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add([]byte(`{"headers":null,"multiValueHeaders":null,"pathParameters":null}`))
 	f.Add([]byte(`{"pathParameters":{"client_id":"demo-clinic","ccid":"boom"},"headers":{"XX-RELAY-API-KEY":"cdmk_local_dev_key_do_not_use_in_prod"}}`))
 	f.Add([]byte(`{"pathParameters":{"client_id":"demo-clinic","ccid":"BAK-11984-007"},"multiValueHeaders":{"xx-relay-api-key":["cdmk_local_dev_key_do_not_use_in_prod","x"]}}`))
+	f.Add([]byte(`{"pathParameters":{"client_id":"demo-clinic","ccid":"BAK-11984-007"},"multiValueHeaders":{"xx-relay-api-key":[]},"headers":{"xx-relay-api-key":null}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var req events.APIGatewayProxyRequest
 		if json.Unmarshal(data, &req) != nil {
