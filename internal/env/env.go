@@ -5,6 +5,7 @@ package env
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/cdm/customer-api/internal/dynamo"
 )
@@ -83,6 +85,7 @@ const (
 // accepts, and defaults the region to us-east-1.
 func DynamoDB(ctx context.Context, s Settings) (*dynamodb.Client, error) {
 	opts := []func(*config.LoadOptions) error{
+		config.WithLogger(sdkLogger()),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = maxAttempts
@@ -107,4 +110,18 @@ func DynamoDB(ctx context.Context, s Settings) (*dynamodb.Client, error) {
 			o.BaseEndpoint = aws.String(s.DynamoDBEndpoint)
 		}
 	}), nil
+}
+
+// sdkLogger writes the SDK's occasional warnings (it logs no requests or
+// responses by default) as JSON lines on stderr, so that every line the
+// function writes is JSON and stdout holds only access lines.
+func sdkLogger() logging.Logger {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	return logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		level := slog.LevelWarn
+		if c == logging.Debug {
+			level = slog.LevelDebug
+		}
+		log.Log(context.Background(), level, "aws sdk: "+fmt.Sprintf(format, v...))
+	})
 }
