@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -92,7 +94,13 @@ func ParseRecord(data []byte) (Customer, error) {
 	dec.DisallowUnknownFields()
 	var r record
 	if err := dec.Decode(&r); err != nil {
-		return Customer{}, InvalidError{decodeError(err)}
+		fe := decodeError(err)
+		if fe.Reason == "unknown field" {
+			if path := unknownFieldPath(data); path != "" {
+				fe.Field = path
+			}
+		}
+		return Customer{}, InvalidError{fe}
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return Customer{}, InvalidError{{Reason: "more than one JSON value"}}
@@ -137,6 +145,59 @@ func parseExt(raw json.RawMessage) (map[string]any, error) {
 		return nil, errors.New("want a JSON object")
 	}
 	return m, nil
+}
+
+// Documented field names, for naming where an unknown field stands.
+var (
+	recordFields  = fieldSet(record{})
+	addressFields = fieldSet(addressRecord{})
+	channelFields = fieldSet(channelRecord{})
+)
+
+func fieldSet(v any) map[string]bool {
+	set := map[string]bool{}
+	t := reflect.TypeOf(v)
+	for i := range t.NumField() {
+		set[strings.Split(t.Field(i).Tag.Get("json"), ",")[0]] = true
+	}
+	return set
+}
+
+// unknownFieldPath returns the path of the first unknown field in a record,
+// such as addresses[1].zip, or "" when it finds none.
+func unknownFieldPath(data []byte) string {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(data, &top) != nil {
+		return ""
+	}
+	for _, k := range sortedKeys(top) {
+		if !recordFields[k] {
+			return k
+		}
+	}
+	for name, known := range map[string]map[string]bool{"addresses": addressFields, "notification_channels": channelFields} {
+		var elems []map[string]json.RawMessage
+		if json.Unmarshal(top[name], &elems) != nil {
+			continue
+		}
+		for i, e := range elems {
+			for _, k := range sortedKeys(e) {
+				if !known[k] {
+					return fmt.Sprintf("%s[%d].%s", name, i, k)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func decodeError(err error) FieldError {
