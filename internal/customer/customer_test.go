@@ -8,7 +8,7 @@ import (
 
 func TestValidateIDs(t *testing.T) {
 	for _, c := range []struct {
-		id             string
+		id            string
 		ccidOK, cidOK bool
 	}{
 		{"BAK-11984-007", true, true},
