@@ -86,72 +86,12 @@ func decodeCustomer(item map[string]types.AttributeValue) (customer.Customer, er
 		*f.dst = v
 	}
 
-	addrs, err := list(item, attrAddresses)
-	if err != nil {
+	var err error
+	if c.Addresses, err = decodeList(item, attrAddresses, addressField); err != nil {
 		return customer.Customer{}, err
 	}
-	c.Addresses = make([]customer.Address, len(addrs))
-	for i, av := range addrs {
-		m, ok := av.(*types.AttributeValueMemberM)
-		if !ok {
-			return customer.Customer{}, corrupt(elem(attrAddresses, i), "want a map")
-		}
-		a := &c.Addresses[i]
-		// One pass over the element's attributes: cheaper than a lookup
-		// for each documented field, and unknown attributes are skipped.
-		for k, v := range m.Value {
-			var dst **string
-			switch k {
-			case attrAddress1:
-				dst = &a.Address1
-			case attrAddress2:
-				dst = &a.Address2
-			case attrCity:
-				dst = &a.City
-			case attrStateProvince:
-				dst = &a.StateProvince
-			case attrPostalCode:
-				dst = &a.PostalCode
-			case attrCountry:
-				dst = &a.Country
-			default:
-				continue
-			}
-			if *dst, err = stringValue(v, k); err != nil {
-				return customer.Customer{}, withPath(err, elem(attrAddresses, i))
-			}
-		}
-	}
-
-	chans, err := list(item, attrNotificationChannels)
-	if err != nil {
+	if c.NotificationChannels, err = decodeList(item, attrNotificationChannels, channelField); err != nil {
 		return customer.Customer{}, err
-	}
-	c.NotificationChannels = make([]customer.NotificationChannel, len(chans))
-	for i, av := range chans {
-		m, ok := av.(*types.AttributeValueMemberM)
-		if !ok {
-			return customer.Customer{}, corrupt(elem(attrNotificationChannels, i), "want a map")
-		}
-		n := &c.NotificationChannels[i]
-		for k, v := range m.Value {
-			var dst **string
-			switch k {
-			case attrChannelType:
-				dst = &n.ChannelType
-			case attrChannelAddr:
-				dst = &n.ChannelAddr
-			case attrConsentType:
-				dst = &n.ConsentType
-			case attrPhoneType:
-				dst = &n.PhoneType
-			default:
-				continue
-			}
-			if *dst, err = stringValue(v, k); err != nil {
-				return customer.Customer{}, withPath(err, elem(attrNotificationChannels, i))
-			}
-		}
 	}
 
 	switch v := item[attrExt].(type) {
@@ -166,6 +106,74 @@ func decodeCustomer(item map[string]types.AttributeValue) (customer.Customer, er
 		return customer.Customer{}, corrupt(attrExt, "want a map")
 	}
 	return c, nil
+}
+
+// Attributes of the elements of addresses and notification_channels.
+var (
+	addressAttrs = []string{attrAddress1, attrAddress2, attrCity, attrStateProvince, attrPostalCode, attrCountry}
+	channelAttrs = []string{attrChannelType, attrChannelAddr, attrConsentType, attrPhoneType}
+)
+
+// addressField returns where attribute k of an address element goes, or nil
+// for an attribute the documentation does not list.
+func addressField(a *customer.Address, k string) **string {
+	switch k {
+	case attrAddress1:
+		return &a.Address1
+	case attrAddress2:
+		return &a.Address2
+	case attrCity:
+		return &a.City
+	case attrStateProvince:
+		return &a.StateProvince
+	case attrPostalCode:
+		return &a.PostalCode
+	case attrCountry:
+		return &a.Country
+	}
+	return nil
+}
+
+// channelField is addressField for notification channels.
+func channelField(n *customer.NotificationChannel, k string) **string {
+	switch k {
+	case attrChannelType:
+		return &n.ChannelType
+	case attrChannelAddr:
+		return &n.ChannelAddr
+	case attrConsentType:
+		return &n.ConsentType
+	case attrPhoneType:
+		return &n.PhoneType
+	}
+	return nil
+}
+
+// decodeList decodes a list of maps whose documented attributes are strings.
+// It makes one pass over each element's attributes, which is cheaper than a
+// lookup per documented field, and skips undocumented ones.
+func decodeList[T any](item map[string]types.AttributeValue, name string, field func(*T, string) **string) ([]T, error) {
+	l, err := list(item, name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(l))
+	for i, av := range l {
+		m, ok := av.(*types.AttributeValueMemberM)
+		if !ok {
+			return nil, corrupt(elem(name, i), "want a map")
+		}
+		for k, v := range m.Value {
+			dst := field(&out[i], k)
+			if dst == nil {
+				continue
+			}
+			if *dst, err = stringValue(v, k); err != nil {
+				return nil, withPath(err, elem(name, i))
+			}
+		}
+	}
+	return out, nil
 }
 
 // optionalString reads a string attribute; absent or NULL means not stored.

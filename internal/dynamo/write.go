@@ -137,28 +137,8 @@ func CustomerItem(clientID string, c customer.Customer) (map[string]types.Attrib
 	putString(item, attrDateOfBirth, c.DateOfBirth)
 	putString(item, attrSSNLast4, c.SSNLast4)
 	putString(item, attrGender, c.Gender)
-	addrs := make([]types.AttributeValue, len(c.Addresses))
-	for i, a := range c.Addresses {
-		m := map[string]types.AttributeValue{}
-		putString(m, attrAddress1, a.Address1)
-		putString(m, attrAddress2, a.Address2)
-		putString(m, attrCity, a.City)
-		putString(m, attrStateProvince, a.StateProvince)
-		putString(m, attrPostalCode, a.PostalCode)
-		putString(m, attrCountry, a.Country)
-		addrs[i] = &types.AttributeValueMemberM{Value: m}
-	}
-	item[attrAddresses] = &types.AttributeValueMemberL{Value: addrs}
-	chans := make([]types.AttributeValue, len(c.NotificationChannels))
-	for i, n := range c.NotificationChannels {
-		m := map[string]types.AttributeValue{}
-		putString(m, attrChannelType, n.ChannelType)
-		putString(m, attrChannelAddr, n.ChannelAddr)
-		putString(m, attrConsentType, n.ConsentType)
-		putString(m, attrPhoneType, n.PhoneType)
-		chans[i] = &types.AttributeValueMemberM{Value: m}
-	}
-	item[attrNotificationChannels] = &types.AttributeValueMemberL{Value: chans}
+	item[attrAddresses] = listItem(c.Addresses, addressAttrs, addressField)
+	item[attrNotificationChannels] = listItem(c.NotificationChannels, channelAttrs, channelField)
 	if c.Ext != nil {
 		ext, err := extAttribute(c.Ext)
 		if err != nil {
@@ -167,6 +147,19 @@ func CustomerItem(clientID string, c customer.Customer) (map[string]types.Attrib
 		item[attrExt] = ext
 	}
 	return item, nil
+}
+
+// listItem is the stored list of elems, each a map of its set fields.
+func listItem[T any](elems []T, attrs []string, field func(*T, string) **string) types.AttributeValue {
+	l := make([]types.AttributeValue, len(elems))
+	for i := range elems {
+		m := make(map[string]types.AttributeValue, len(attrs))
+		for _, k := range attrs {
+			putString(m, k, *field(&elems[i], k))
+		}
+		l[i] = &types.AttributeValueMemberM{Value: m}
+	}
+	return &types.AttributeValueMemberL{Value: l}
 }
 
 func putString(item map[string]types.AttributeValue, name string, v *string) {
