@@ -43,6 +43,7 @@ const maxLoggedID = 128
 // read which record (client_id, ccid), with what outcome. Nothing else of the
 // request or the customer is logged.
 func (h *Handler) logRequest(ctx context.Context, requestID, clientID, ccid, keyHash string, status int, latency time.Duration, cold bool, cause error) {
+	now := time.Now()
 	ms := float64(latency.Microseconds()) / 1000
 	attrs := []slog.Attr{
 		slog.String("request_id", requestID),
@@ -53,7 +54,7 @@ func (h *Handler) logRequest(ctx context.Context, requestID, clientID, ccid, key
 		slog.String("key_hash_prefix", apikey.HashPrefix(keyHash)),
 		slog.Bool("cold_start", cold),
 		slog.Group("_aws",
-			slog.Int64("Timestamp", time.Now().UnixMilli()),
+			slog.Int64("Timestamp", now.UnixMilli()),
 			slog.Any("CloudWatchMetrics", h.metrics.directive),
 		),
 		slog.String("Status", strconv.Itoa(status)),
@@ -69,7 +70,15 @@ func (h *Handler) logRequest(ctx context.Context, requestID, clientID, ccid, key
 			attrs = append(attrs, slog.String("error", cause.Error()))
 		}
 	}
-	h.log.LogAttrs(ctx, level, "request", attrs...)
+	// Straight to the handler: Logger.LogAttrs would also walk the stack for
+	// a source location that no access line shows.
+	handler := h.log.Handler()
+	if !handler.Enabled(ctx, level) {
+		return
+	}
+	rec := slog.NewRecord(now, level, "request", 0)
+	rec.AddAttrs(attrs...)
+	_ = handler.Handle(ctx, rec)
 }
 
 func truncate(s string) string {
