@@ -87,10 +87,10 @@ func decodeCustomer(item map[string]types.AttributeValue) (customer.Customer, er
 	}
 
 	var err error
-	if c.Addresses, err = decodeList(item, attrAddresses, addressField); err != nil {
+	if c.Addresses, err = decodeList(item, attrAddresses, addressAttrs, addressField); err != nil {
 		return customer.Customer{}, err
 	}
-	if c.NotificationChannels, err = decodeList(item, attrNotificationChannels, channelField); err != nil {
+	if c.NotificationChannels, err = decodeList(item, attrNotificationChannels, channelAttrs, channelField); err != nil {
 		return customer.Customer{}, err
 	}
 
@@ -114,8 +114,7 @@ var (
 	channelAttrs = []string{attrChannelType, attrChannelAddr, attrConsentType, attrPhoneType}
 )
 
-// addressField returns where attribute k of an address element goes, or nil
-// for an attribute the documentation does not list.
+// addressField returns where attribute k of an address element goes.
 func addressField(a *customer.Address, k string) **string {
 	switch k {
 	case attrAddress1:
@@ -131,7 +130,7 @@ func addressField(a *customer.Address, k string) **string {
 	case attrCountry:
 		return &a.Country
 	}
-	return nil
+	panic("dynamo: no address attribute " + k)
 }
 
 // channelField is addressField for notification channels.
@@ -146,13 +145,12 @@ func channelField(n *customer.NotificationChannel, k string) **string {
 	case attrPhoneType:
 		return &n.PhoneType
 	}
-	return nil
+	panic("dynamo: no channel attribute " + k)
 }
 
-// decodeList decodes a list of maps whose documented attributes are strings.
-// It makes one pass over each element's attributes, which is cheaper than a
-// lookup per documented field, and skips undocumented ones.
-func decodeList[T any](item map[string]types.AttributeValue, name string, field func(*T, string) **string) ([]T, error) {
+// decodeList decodes a list of maps whose documented attributes, attrs, are
+// strings; field says where each goes. Undocumented attributes are ignored.
+func decodeList[T any](item map[string]types.AttributeValue, name string, attrs []string, field func(*T, string) **string) ([]T, error) {
 	l, err := list(item, name)
 	if err != nil {
 		return nil, err
@@ -163,11 +161,12 @@ func decodeList[T any](item map[string]types.AttributeValue, name string, field 
 		if !ok {
 			return nil, corrupt(elem(name, i), "want a map")
 		}
-		for k, v := range m.Value {
-			dst := field(&out[i], k)
-			if dst == nil {
+		for _, k := range attrs {
+			v, ok := m.Value[k]
+			if !ok {
 				continue
 			}
+			dst := field(&out[i], k)
 			if *dst, err = stringValue(v, k); err != nil {
 				return nil, withPath(err, elem(name, i))
 			}
