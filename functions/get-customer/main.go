@@ -30,7 +30,7 @@ func main() {
 	}
 	store := dynamo.NewStore(db, settings.CustomersTable, settings.APIKeysTable)
 	// Open the connection during init rather than in the first request.
-	warmCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+	warmCtx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	store.Warm(warmCtx)
 	cancel()
 	keys := apikey.NewAuthorizer(store, settings.KeyCacheTTL)
