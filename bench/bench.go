@@ -37,7 +37,7 @@ func ExampleCustomer() customer.Customer {
 		Addresses: []customer.Address{{Address1: str("201 King of Prussia Road"), Address2: str("Suite 161"), City: str("Radnor"),
 			StateProvince: str("PA"), PostalCode: str("19087"), Country: str("US")}},
 		NotificationChannels: []customer.NotificationChannel{{ChannelType: str("sms"), ChannelAddr: str("6105551212"), ConsentType: str("written"), PhoneType: str("mobile")}},
-		Ext:                  map[string]any{"member_since": "1999", "membership_level": "gold", "renewal_date": "05/01/2024"},
+		Ext:                  customer.NewObject(map[string]any{"member_since": "1999", "membership_level": "gold", "renewal_date": "05/01/2024"}),
 	}
 }
 
@@ -55,19 +55,20 @@ func LargeCustomer() customer.Customer {
 		c.NotificationChannels = append(c.NotificationChannels, customer.NotificationChannel{ChannelType: str("sms"),
 			ChannelAddr: str(fmt.Sprintf("610555%04d", i)), ConsentType: str("express"), PhoneType: str("mobile")})
 	}
-	c.Ext = map[string]any{}
+	ext := map[string]any{}
 	for i := range 20 {
 		switch i % 4 {
 		case 0:
-			c.Ext[fmt.Sprintf("text_%02d", i)] = "value " + fmt.Sprint(i)
+			ext[fmt.Sprintf("text_%02d", i)] = "value " + fmt.Sprint(i)
 		case 1:
-			c.Ext[fmt.Sprintf("number_%02d", i)] = json.Number("12345678901234567890")
+			ext[fmt.Sprintf("number_%02d", i)] = json.Number("12345678901234567890")
 		case 2:
-			c.Ext[fmt.Sprintf("flag_%02d", i)] = true
+			ext[fmt.Sprintf("flag_%02d", i)] = true
 		case 3:
-			c.Ext[fmt.Sprintf("nested_%02d", i)] = map[string]any{"a": "b", "n": json.Number("1.5")}
+			ext[fmt.Sprintf("nested_%02d", i)] = map[string]any{"a": "b", "n": json.Number("1.5")}
 		}
 	}
+	c.Ext = customer.NewObject(ext)
 	return c
 }
 

@@ -42,7 +42,6 @@ func serve(ctx context.Context, sio stdio, args []string) error {
 	srv := &http.Server{
 		Handler:           apigw.NewLocalGateway(handler, *timeout),
 		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    64 << 10,
 	}
 	fmt.Fprintf(sio.err, "cdmctl: serving http://%s%s (tables %s, %s)\n", ln.Addr(), apigw.Resource, s.CustomersTable, s.APIKeysTable)
 	done := make(chan error, 1)

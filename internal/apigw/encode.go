@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"slices"
 	"sync"
 	"unicode/utf8"
 
@@ -136,21 +135,16 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 			}
 		}
 		return append(b, ']'), nil
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+	case customer.Object:
 		b = append(b, '{')
-		for i, k := range keys {
+		for i, m := range x {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = appendString(b, m.Key)
 			b = append(b, ':')
 			var err error
-			if b, err = appendValue(b, x[k], depth+1); err != nil {
+			if b, err = appendValue(b, m.Value, depth+1); err != nil {
 				return b, err
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/cdm/customer-api/internal/customer"
 )
 
 // stdlibString is encoding/json's rendering of s, without HTML escaping.
@@ -31,7 +33,7 @@ func TestAppendValueMatchesEncodingJSON(t *testing.T) {
 		"z": []any{"a", json.Number("12345678901234567890"), true, false, nil, map[string]any{"b": "c", "a": []any{}}},
 		"a": map[string]any{}, "m": []byte("bytes"), "é": "ü\n",
 	}
-	got, err := appendValue(nil, v, 0)
+	got, err := appendValue(nil, customer.NewObject(v), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +46,7 @@ func TestAppendValueMatchesEncodingJSON(t *testing.T) {
 	if string(got)+"\n" != buf.String() {
 		t.Errorf("got  %s\nwant %s", got, buf.String())
 	}
-	if _, err := appendValue(nil, map[string]any{"x": struct{}{}}, 0); err == nil {
+	if _, err := appendValue(nil, customer.Object{{Key: "x", Value: struct{}{}}}, 0); err == nil {
 		t.Error("an unencodable value was accepted")
 	}
 }

@@ -33,10 +33,10 @@ type Customer struct {
 	Gender               *string
 	Addresses            []Address
 	NotificationChannels []NotificationChannel
-	// Ext is the free-form extension map, nil when not stored. Its values are
-	// string, json.Number (the stored decimal text), bool, nil, []byte,
-	// []any and map[string]any.
-	Ext map[string]any
+	// Ext is the free-form extension object, nil when not stored. Its values
+	// are string, Number (the stored decimal text), bool, nil, []byte, []any
+	// and Object.
+	Ext Object
 }
 
 // Address is one postal address of a customer.

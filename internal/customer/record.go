@@ -133,7 +133,7 @@ func ParseRecord(data []byte) (Customer, error) {
 	return c, nil
 }
 
-func parseExt(raw json.RawMessage) (map[string]any, error) {
+func parseExt(raw json.RawMessage) (Object, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -144,7 +144,7 @@ func parseExt(raw json.RawMessage) (map[string]any, error) {
 	if !ok {
 		return nil, errors.New("want a JSON object")
 	}
-	return m, nil
+	return NewObject(m), nil
 }
 
 // Documented field names, for naming where an unknown field stands.

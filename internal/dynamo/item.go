@@ -216,19 +216,20 @@ func list(item map[string]types.AttributeValue, name string) ([]types.AttributeV
 // maxExtDepth bounds recursion; DynamoDB itself allows 32 levels.
 const maxExtDepth = 32
 
-func extMap(m map[string]types.AttributeValue, path string) (map[string]any, error) {
+func extMap(m map[string]types.AttributeValue, path string) (customer.Object, error) {
 	return extMapDepth(m, path, 0)
 }
 
-func extMapDepth(m map[string]types.AttributeValue, path string, depth int) (map[string]any, error) {
-	out := make(map[string]any, len(m))
+func extMapDepth(m map[string]types.AttributeValue, path string, depth int) (customer.Object, error) {
+	out := make(customer.Object, 0, len(m))
 	for k, av := range m {
 		v, err := extValue(av, path, depth)
 		if err != nil {
 			return nil, err
 		}
-		out[k] = v
+		out = append(out, customer.Member{Key: k, Value: v})
 	}
+	out.Sort()
 	return out, nil
 }
 

@@ -194,14 +194,14 @@ func extAttribute(v any) (types.AttributeValue, error) {
 			l[i] = av
 		}
 		return &types.AttributeValueMemberL{Value: l}, nil
-	case map[string]any:
+	case customer.Object:
 		m := make(map[string]types.AttributeValue, len(x))
-		for k, e := range x {
-			av, err := extAttribute(e)
+		for _, e := range x {
+			av, err := extAttribute(e.Value)
 			if err != nil {
 				return nil, err
 			}
-			m[k] = av
+			m[e.Key] = av
 		}
 		return &types.AttributeValueMemberM{Value: m}, nil
 	default:
