@@ -29,10 +29,12 @@ func main() {
 		os.Exit(1)
 	}
 	store := dynamo.NewStore(db, settings.CustomersTable, settings.APIKeysTable)
-	// Open the connection during init rather than in the first request.
-	warmCtx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	store.Warm(warmCtx)
-	cancel()
+	if settings.WarmUp {
+		// Open the connection during init rather than in the first request.
+		warmCtx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		store.Warm(warmCtx)
+		cancel()
+	}
 	keys := apikey.NewAuthorizer(store, settings.KeyCacheTTL)
 	log := slog.New(apigw.NewEMFHandler(os.Stdout, nil))
 	handler := apigw.NewHandler(store, keys, log, settings.StorageTimeout)

@@ -26,6 +26,7 @@ type Settings struct {
 	DynamoDBEndpoint string        // DYNAMODB_ENDPOINT; empty: the regional endpoint
 	KeyCacheTTL      time.Duration // API_KEY_CACHE_TTL; 0 disables the cache
 	StorageTimeout   time.Duration // STORAGE_TIMEOUT: all storage calls of one request
+	WarmUp           bool          // DYNAMODB_WARM_UP: open the connection during init
 }
 
 // Defaults for the durations.
@@ -43,6 +44,14 @@ func Read() (Settings, error) {
 		DynamoDBEndpoint: os.Getenv("DYNAMODB_ENDPOINT"),
 		KeyCacheTTL:      DefaultKeyCacheTTL,
 		StorageTimeout:   DefaultStorageTimeout,
+		WarmUp:           true,
+	}
+	switch v := os.Getenv("DYNAMODB_WARM_UP"); v {
+	case "", "true", "1":
+	case "false", "0":
+		s.WarmUp = false
+	default:
+		return Settings{}, fmt.Errorf("DYNAMODB_WARM_UP=%q: want true or false", v)
 	}
 	for _, d := range []struct {
 		name string

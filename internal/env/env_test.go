@@ -7,14 +7,14 @@ import (
 )
 
 func TestRead(t *testing.T) {
-	for _, k := range []string{"CUSTOMERS_TABLE", "API_KEYS_TABLE", "DYNAMODB_ENDPOINT", "API_KEY_CACHE_TTL", "STORAGE_TIMEOUT"} {
+	for _, k := range []string{"CUSTOMERS_TABLE", "API_KEYS_TABLE", "DYNAMODB_ENDPOINT", "API_KEY_CACHE_TTL", "STORAGE_TIMEOUT", "DYNAMODB_WARM_UP"} {
 		t.Setenv(k, "")
 	}
 	s, err := Read()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Settings{CustomersTable: "cdm-customers", APIKeysTable: "cdm-api-keys", KeyCacheTTL: time.Minute, StorageTimeout: 2 * time.Second}
+	want := Settings{CustomersTable: "cdm-customers", APIKeysTable: "cdm-api-keys", KeyCacheTTL: time.Minute, StorageTimeout: 2 * time.Second, WarmUp: true}
 	if s != want {
 		t.Errorf("defaults %+v, want %+v", s, want)
 	}
@@ -24,7 +24,12 @@ func TestRead(t *testing.T) {
 	if s, err = Read(); err != nil || s.CustomersTable != "c" || s.KeyCacheTTL != 0 || s.StorageTimeout != 750*time.Millisecond {
 		t.Errorf("%+v %v", s, err)
 	}
-	for name, bad := range map[string]string{"API_KEY_CACHE_TTL": "-1s", "STORAGE_TIMEOUT": "soon"} {
+	t.Setenv("DYNAMODB_WARM_UP", "false")
+	if s, err = Read(); err != nil || s.WarmUp {
+		t.Errorf("DYNAMODB_WARM_UP=false: %+v %v", s, err)
+	}
+	t.Setenv("DYNAMODB_WARM_UP", "")
+	for name, bad := range map[string]string{"API_KEY_CACHE_TTL": "-1s", "STORAGE_TIMEOUT": "soon", "DYNAMODB_WARM_UP": "maybe"} {
 		t.Setenv(name, bad)
 		if _, err := Read(); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%s: %v, want an error naming it", name, bad, err)
