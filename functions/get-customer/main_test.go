@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,20 +50,12 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	}
 	defer emu.Stop()
 
-	files, _ := filepath.Glob("../../events/*.json")
-	if len(files) < 4 {
-		t.Fatalf("want the 200, 400, 401 and 404 fixtures, found %v", files)
-	}
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		t.Run(name, func(t *testing.T) {
-			event, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
+	fixtures := testenv.Fixtures(t)
+	for _, f := range fixtures {
+		t.Run(f.Name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			out, err := emu.Invoke(ctx, event)
+			out, err := emu.Invoke(ctx, f.Event)
 			if err != nil {
 				t.Fatalf("%v\nemulator output:\n%s", err, emu.Output())
 			}
@@ -72,13 +63,13 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			if err := json.Unmarshal(out, &resp); err != nil {
 				t.Fatalf("response %s: %v", out, err)
 			}
-			if want := name[len(name)-3:]; strconv.Itoa(resp.StatusCode) != want {
-				t.Errorf("status %d, want %s: %s", resp.StatusCode, want, resp.Body)
+			if resp.StatusCode != f.Status {
+				t.Errorf("status %d, want %d: %s", resp.StatusCode, f.Status, resp.Body)
 			}
 			if resp.Headers["Cache-Control"] != "no-store" || resp.Headers["Content-Type"] != "application/json" || resp.Headers["X-Content-Type-Options"] != "nosniff" {
 				t.Errorf("headers %v", resp.Headers)
 			}
-			golden, err := os.ReadFile(filepath.Join("../../internal/apigw/testdata", name+".golden.json"))
+			golden, err := os.ReadFile(f.Golden)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,8 +85,8 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			lines++
 		}
 	}
-	if lines != len(files) {
-		t.Errorf("%d access lines for %d invocations:\n%s", lines, len(files), emu.Output())
+	if lines != len(fixtures) {
+		t.Errorf("%d access lines for %d invocations:\n%s", lines, len(fixtures), emu.Output())
 	}
 	if strings.Contains(emu.Output(), testenv.DevKey) {
 		t.Error("the raw key appears in the function's output")

@@ -7,8 +7,6 @@ import (
 	"flag"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -384,32 +382,22 @@ func TestStorageFailureIs500(t *testing.T) {
 // the data make run loads, and compares with golden bodies.
 func TestFixtures(t *testing.T) {
 	a := newAPI(t)
-	files, err := filepath.Glob("../../events/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures: %v", err)
-	}
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		t.Run(name, func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
+	for _, f := range testenv.Fixtures(t) {
+		t.Run(f.Name, func(t *testing.T) {
 			var req events.APIGatewayProxyRequest
-			if err := json.Unmarshal(data, &req); err != nil {
+			if err := json.Unmarshal(f.Event, &req); err != nil {
 				t.Fatal(err)
 			}
 			resp := a.get(t, req)
-			if want := name[len(name)-3:]; strconv.Itoa(resp.StatusCode) != want {
-				t.Errorf("status %d, fixture name says %s", resp.StatusCode, want)
+			if resp.StatusCode != f.Status {
+				t.Errorf("status %d, want %d", resp.StatusCode, f.Status)
 			}
-			golden := filepath.Join("testdata", name+".golden.json")
 			if *update {
-				if err := os.WriteFile(golden, []byte(resp.Body+"\n"), 0o644); err != nil {
+				if err := os.WriteFile(f.Golden, []byte(resp.Body+"\n"), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
-			want, err := os.ReadFile(golden)
+			want, err := os.ReadFile(f.Golden)
 			if err != nil {
 				t.Fatalf("%v (go test ./internal/apigw -update writes it)", err)
 			}

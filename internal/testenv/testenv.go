@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -167,4 +169,42 @@ func (tb Tables) LoadSample(t testing.TB) {
 		t.Fatal(err)
 	}
 	tb.PutKey(t, DevKey, DevClient, func(r *apikey.Record) { r.Label = "local development" })
+}
+
+// Fixture is one events/ file: a proxy event as sam local invoke sends it,
+// the status its name promises and the golden body it must get against the
+// data make run loads.
+type Fixture struct {
+	Name   string // such as get-customer-404
+	Event  []byte
+	Status int
+	Golden string // path of the golden body
+}
+
+// Fixtures returns every events/*.json fixture. It fails the test when there
+// are none or a name does not end in a status.
+func Fixtures(t testing.TB) []Fixture {
+	t.Helper()
+	root, err := dynalite.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(root, "events", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no events/ fixtures: %v", err)
+	}
+	var out []Fixture
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		status, err := strconv.Atoi(name[max(0, len(name)-3):])
+		if err != nil {
+			t.Fatalf("fixture %s: its name must end in the status it expects", name)
+		}
+		event, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, Fixture{Name: name, Event: event, Status: status, Golden: filepath.Join(root, "internal", "apigw", "testdata", name+".golden.json")})
+	}
+	return out
 }
