@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,14 +48,15 @@ func mustRun(t *testing.T, args ...string) (string, string) {
 	return out, errOut
 }
 
-// startServe runs cdmctl serve on a free port until the test ends.
-func startServe(t *testing.T) string {
+// startServe runs cdmctl serve on a free port until the test ends; its
+// stdout (the access lines) goes to stdout.
+func startServe(t *testing.T, stdout io.Writer) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, strings.NewReader(""), io.Discard, pw)
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, strings.NewReader(""), stdout, pw)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
@@ -101,7 +103,8 @@ func TestServe(t *testing.T) {
 	tb := useTables(t)
 	tb.LoadSample(t)
 	tb.PutKey(t, "cdmk_slash_client_key_00000000", "a/b", nil)
-	base := startServe(t)
+	var access syncBuffer
+	base := startServe(t, &access)
 	cases := []struct {
 		method, path, key string
 		status            int
@@ -145,6 +148,33 @@ func TestServe(t *testing.T) {
 			}
 		})
 	}
+	// One JSON access line per request, the gateway's own answers included.
+	lines := strings.Split(strings.TrimSpace(access.String()), "\n")
+	if len(lines) != len(cases) {
+		t.Errorf("%d access lines for %d requests", len(lines), len(cases))
+	}
+	for _, l := range lines {
+		if !json.Valid([]byte(l)) || strings.Contains(l, testenv.DevKey) {
+			t.Errorf("access line %s", l)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // generate writes n valid customers as NDJSON, with bad lines where asked.
@@ -189,7 +219,7 @@ func TestOperatorFlow(t *testing.T) {
 	// Idempotent: the same import again changes nothing.
 	mustRun(t, "import", "--client", "acme", file)
 
-	base := startServe(t)
+	base := startServe(t, io.Discard)
 	for _, ccid := range []string{"GEN-000001", "GEN-005000", "GEN-010000"} {
 		status, _, body := httpGet(t, "GET", base+"/cdm/client/acme/customer/"+ccid, key)
 		if status != 200 || body["ccid"] != ccid {

@@ -33,15 +33,16 @@ func NewLocalGateway(h *Handler, timeout time.Duration) *LocalGateway {
 }
 
 func (g *LocalGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	requestID := newRequestID()
 	params, ok := routeParams(r.URL)
 	if !ok {
-		writeGatewayError(w, http.StatusNotFound, RouteNotFoundMessage, requestID)
+		g.gatewayError(w, r, start, http.StatusNotFound, RouteNotFoundMessage, requestID)
 		return
 	}
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
-		writeGatewayError(w, http.StatusMethodNotAllowed, MethodNotAllowedMessage, requestID)
+		g.gatewayError(w, r, start, http.StatusMethodNotAllowed, MethodNotAllowedMessage, requestID)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), g.timeout)
@@ -122,13 +123,17 @@ func (g *LocalGateway) event(r *http.Request, params map[string]string, requestI
 	}
 }
 
-func writeGatewayError(w http.ResponseWriter, status int, message, requestID string) {
+// gatewayError answers a request that never reaches the function, as API
+// Gateway's own responses do, and logs it like any other request (without
+// the path, which may carry identifiers of a record no one read).
+func (g *LocalGateway) gatewayError(w http.ResponseWriter, r *http.Request, start time.Time, status int, message, requestID string) {
 	h := w.Header()
 	for k, v := range responseHeaders {
 		h.Set(k, v)
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(ErrorBody(message, requestID)))
+	g.handler.logRequest(r.Context(), requestID, "", "", "", status, time.Since(start), false, nil)
 }
 
 // newRequestID returns a random UUID-shaped request ID, as API Gateway's are.
