@@ -9,12 +9,14 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/testenv"
 )
 
@@ -307,5 +309,67 @@ func TestUsageErrors(t *testing.T) {
 		if _, _, err := cdmctl(t, "", args...); err == nil || !strings.Contains(err.Error(), "usage") {
 			t.Errorf("cdmctl %q: %v, want a usage error", args, err)
 		}
+	}
+}
+
+func TestKeysRevokeByHashPrefix(t *testing.T) {
+	useTables(t)
+	t.Setenv("API_KEY_CACHE_TTL", "0")
+	var keys []string
+	for range 2 {
+		k, _ := mustRun(t, "keys", "create", "--client", "acme")
+		keys = append(keys, strings.TrimSpace(k))
+	}
+	if _, _, err := cdmctl(t, "", "keys", "revoke", "--hash", "zz"); err == nil {
+		t.Error("a 2-digit prefix was accepted")
+	}
+	if _, _, err := cdmctl(t, "", "keys", "revoke", "--hash", "ffffffffffff"); err == nil || !strings.Contains(err.Error(), "no key") {
+		t.Errorf("unknown prefix: %v", err)
+	}
+	hash := apikey.Hash(keys[0])
+	mustRun(t, "keys", "revoke", "--hash", strings.ToUpper(hash[:10]))
+	list, _ := mustRun(t, "keys", "list", "--client", "acme")
+	for _, line := range strings.Split(list, "\n") {
+		switch {
+		case strings.HasPrefix(line, hash[:8]) && !strings.Contains(line, "revoked"):
+			t.Errorf("revoked key listed as %q", line)
+		case strings.HasPrefix(line, apikey.Hash(keys[1])[:8]) && !strings.Contains(line, "active"):
+			t.Errorf("the other key listed as %q", line)
+		}
+	}
+	if _, _, err := cdmctl(t, "", "keys", "revoke", "cdmk_never_issued_00000000000"); err == nil {
+		t.Error("revoking an unknown key succeeded")
+	}
+}
+
+// TestInvoke runs cdmctl invoke, what make invoke runs, with real binaries.
+func TestInvoke(t *testing.T) {
+	tb := useTables(t)
+	tb.LoadSample(t)
+	dir := t.TempDir()
+	bootstrap, rie := filepath.Join(dir, "bootstrap"), filepath.Join(dir, "aws-lambda-rie")
+	for _, args := range [][]string{
+		{"build", "-tags", "lambda.norpc", "-o", bootstrap, "../../functions/get-customer"},
+		{"build", "-o", rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
+	} {
+		cmd := exec.Command("go", args...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go %v: %v\n%s", args, err, out)
+		}
+	}
+	out, stderr, err := cdmctl(t, "", "invoke", "--event", "../../events/get-customer-404.json", "--bootstrap", bootstrap, "--emulator", rie)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var resp struct {
+		StatusCode int               `json:"statusCode"`
+		Headers    map[string]string `json:"headers"`
+	}
+	if err := json.Unmarshal([]byte(out), &resp); err != nil || resp.StatusCode != 404 || resp.Headers["Cache-Control"] != "no-store" {
+		t.Errorf("invoke printed %s (%v)", out, err)
+	}
+	if _, _, err := cdmctl(t, "", "invoke", "--event", "no-such-file.json", "--bootstrap", bootstrap, "--emulator", rie); err == nil {
+		t.Error("a missing event file was accepted")
 	}
 }
