@@ -37,7 +37,7 @@ func ExampleCustomer() customer.Customer {
 		Addresses: []customer.Address{{Address1: str("201 King of Prussia Road"), Address2: str("Suite 161"), City: str("Radnor"),
 			StateProvince: str("PA"), PostalCode: str("19087"), Country: str("US")}},
 		NotificationChannels: []customer.NotificationChannel{{ChannelType: str("sms"), ChannelAddr: str("6105551212"), ConsentType: str("written"), PhoneType: str("mobile")}},
-		Ext:                  customer.NewObject(map[string]any{"member_since": "1999", "membership_level": "gold", "renewal_date": "05/01/2024"}),
+		Ext:                  customer.MustObject(map[string]any{"member_since": "1999", "membership_level": "gold", "renewal_date": "05/01/2024"}),
 	}
 }
 
@@ -68,7 +68,7 @@ func LargeCustomer() customer.Customer {
 			ext[fmt.Sprintf("nested_%02d", i)] = map[string]any{"a": "b", "n": json.Number("1.5")}
 		}
 	}
-	c.Ext = customer.NewObject(ext)
+	c.Ext = customer.MustObject(ext)
 	return c
 }
 

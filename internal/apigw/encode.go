@@ -2,10 +2,10 @@ package apigw
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/cdm/customer-api/internal/customer"
 )
@@ -14,7 +14,8 @@ import (
 // documented: reflection-based encoding cost more than everything else a
 // warm request does besides its one DynamoDB read.
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+// bufPool holds buffers for log lines, which are written and then reused.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // EncodeCustomer returns the documented JSON of c. It fails only for an ext
 // value JSON cannot hold.
@@ -23,8 +24,8 @@ func EncodeCustomer(c customer.Customer) (string, error) {
 }
 
 func encodeCustomer(c customer.Customer) (string, error) {
-	bp := bufPool.Get().(*[]byte)
-	b := (*bp)[:0]
+	// One buffer of about the body's size, which becomes the string itself.
+	b := make([]byte, 0, estimateSize(c))
 	b = append(b, '{')
 	first := true
 	field := func(name string, v *string) {
@@ -80,19 +81,70 @@ func encodeCustomer(c customer.Customer) (string, error) {
 		b = append(b, '}')
 	}
 	b = append(b, ']')
-	var err error
 	if c.Ext != nil {
 		b = append(b, `,"ext":`...)
-		b, err = appendValue(b, c.Ext, 0)
+		var err error
+		if b, err = appendObject(b, c.Ext, 0); err != nil {
+			return "", err
+		}
 	}
 	b = append(b, '}')
-	out := string(b)
-	*bp = b
-	bufPool.Put(bp)
-	if err != nil {
-		return "", err
+	// b is not written again, so the string may share its memory.
+	return unsafe.String(unsafe.SliceData(b), len(b)), nil
+}
+
+// estimateSize is about the length of c's JSON: field names and punctuation
+// are counted generously, escapes not at all.
+func estimateSize(c customer.Customer) int {
+	n := 64
+	for _, v := range []*string{c.CCID, c.SecondaryAccountID, c.FirstName, c.MiddleName, c.LastName, c.DateOfBirth, c.SSNLast4, c.Gender} {
+		if v != nil {
+			n += 24 + len(*v)
+		}
 	}
-	return out, nil
+	for _, a := range c.Addresses {
+		n += 96
+		for _, v := range []*string{a.Address1, a.Address2, a.City, a.StateProvince, a.PostalCode, a.Country} {
+			if v != nil {
+				n += len(*v)
+			}
+		}
+	}
+	for _, ch := range c.NotificationChannels {
+		n += 80
+		for _, v := range []*string{ch.ChannelType, ch.ChannelAddr, ch.ConsentType, ch.PhoneType} {
+			if v != nil {
+				n += len(*v)
+			}
+		}
+	}
+	return n + estimateObject(c.Ext)
+}
+
+func estimateObject(o customer.Object) int {
+	n := 2
+	for _, m := range o {
+		n += 4 + len(m.Key) + estimateValue(m.Value)
+	}
+	return n
+}
+
+func estimateValue(v customer.Value) int {
+	switch v.Kind {
+	case customer.KindString, customer.KindNumber:
+		return 2 + len(v.Text)
+	case customer.KindBinary:
+		return 2 + base64.StdEncoding.EncodedLen(len(v.Text))
+	case customer.KindList:
+		n := 2
+		for _, e := range v.Elems {
+			n += 1 + estimateValue(e.Value)
+		}
+		return n
+	case customer.KindObject:
+		return estimateObject(v.Elems)
+	}
+	return 5
 }
 
 var errUnencodable = errors.New("encode customer: ext holds a value JSON cannot represent")
@@ -100,55 +152,62 @@ var errUnencodable = errors.New("encode customer: ext holds a value JSON cannot 
 // maxDepth matches the deepest nesting DynamoDB stores.
 const maxDepth = 64
 
-func appendValue(b []byte, v any, depth int) ([]byte, error) {
+func appendObject(b []byte, o customer.Object, depth int) ([]byte, error) {
 	if depth > maxDepth {
 		return b, errUnencodable
 	}
-	switch x := v.(type) {
-	case nil:
+	b = append(b, '{')
+	for i, m := range o {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, m.Key)
+		b = append(b, ':')
+		var err error
+		if b, err = appendValue(b, m.Value, depth+1); err != nil {
+			return b, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+func appendValue(b []byte, v customer.Value, depth int) ([]byte, error) {
+	switch v.Kind {
+	case customer.KindNull:
 		return append(b, "null"...), nil
-	case string:
-		return appendString(b, x), nil
-	case json.Number:
-		if x == "" {
+	case customer.KindString:
+		return appendString(b, v.Text), nil
+	case customer.KindNumber:
+		if v.Text == "" {
 			return b, errUnencodable
 		}
-		return append(b, x...), nil
-	case bool:
-		if x {
+		return append(b, v.Text...), nil
+	case customer.KindBool:
+		if v.Bool {
 			return append(b, "true"...), nil
 		}
 		return append(b, "false"...), nil
-	case []byte:
+	case customer.KindBinary:
 		b = append(b, '"')
-		b = base64.StdEncoding.AppendEncode(b, x)
+		b = base64.StdEncoding.AppendEncode(b, []byte(v.Text))
 		return append(b, '"'), nil
-	case []any:
+	case customer.KindList:
+		if depth > maxDepth {
+			return b, errUnencodable
+		}
 		b = append(b, '[')
-		for i, e := range x {
+		for i, e := range v.Elems {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			var err error
-			if b, err = appendValue(b, e, depth+1); err != nil {
+			if b, err = appendValue(b, e.Value, depth+1); err != nil {
 				return b, err
 			}
 		}
 		return append(b, ']'), nil
-	case customer.Object:
-		b = append(b, '{')
-		for i, m := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, m.Key)
-			b = append(b, ':')
-			var err error
-			if b, err = appendValue(b, m.Value, depth+1); err != nil {
-				return b, err
-			}
-		}
-		return append(b, '}'), nil
+	case customer.KindObject:
+		return appendObject(b, v.Elems, depth)
 	}
 	return b, errUnencodable
 }

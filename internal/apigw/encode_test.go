@@ -33,7 +33,7 @@ func TestAppendValueMatchesEncodingJSON(t *testing.T) {
 		"z": []any{"a", json.Number("12345678901234567890"), true, false, nil, map[string]any{"b": "c", "a": []any{}}},
 		"a": map[string]any{}, "m": []byte("bytes"), "é": "ü\n",
 	}
-	got, err := appendValue(nil, customer.NewObject(v), 0)
+	got, err := appendObject(nil, customer.MustObject(v), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestAppendValueMatchesEncodingJSON(t *testing.T) {
 	if string(got)+"\n" != buf.String() {
 		t.Errorf("got  %s\nwant %s", got, buf.String())
 	}
-	if _, err := appendValue(nil, customer.Object{{Key: "x", Value: struct{}{}}}, 0); err == nil {
+	if _, err := appendObject(nil, customer.Object{{Key: "x", Value: customer.Value{Kind: 99}}}, 0); err == nil {
 		t.Error("an unencodable value was accepted")
 	}
 }

@@ -88,7 +88,7 @@ func TestNoPHIInLogs(t *testing.T) {
 		Addresses: []customer.Address{{Address1: m("addr1"), Address2: m("addr2"), City: m("city"),
 			StateProvince: m("state"), PostalCode: m("postal"), Country: m("country")}},
 		NotificationChannels: []customer.NotificationChannel{{ChannelType: m("ctype"), ChannelAddr: m("phone"), ConsentType: m("consent"), PhoneType: m("ptype")}},
-		Ext:                  customer.NewObject(map[string]any{"key": *m("extval"), "nested": map[string]any{"deep": *m("extdeep")}}),
+		Ext:                  customer.MustObject(map[string]any{"key": *m("extval"), "nested": map[string]any{"deep": *m("extdeep")}}),
 	}
 	ctx := context.Background()
 	if err := tb.Admin().PutCustomer(ctx, "clinic", c); err != nil {

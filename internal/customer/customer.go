@@ -3,7 +3,6 @@
 package customer
 
 import (
-	"encoding/json"
 	"errors"
 	"unicode"
 	"unicode/utf8"
@@ -33,9 +32,7 @@ type Customer struct {
 	Gender               *string
 	Addresses            []Address
 	NotificationChannels []NotificationChannel
-	// Ext is the free-form extension object, nil when not stored. Its values
-	// are string, Number (the stored decimal text), bool, nil, []byte, []any
-	// and Object.
+	// Ext is the free-form extension object, nil when not stored.
 	Ext Object
 }
 
@@ -56,9 +53,6 @@ type NotificationChannel struct {
 	ConsentType *string
 	PhoneType   *string
 }
-
-// Number is the type of numbers in Ext: their exact stored decimal text.
-type Number = json.Number
 
 // ValidateCCID returns ErrInvalidID unless ccid is 1 to MaxIDBytes bytes of
 // UTF-8 without control characters.

@@ -1,6 +1,8 @@
 package customer
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -12,32 +14,84 @@ type Object []Member
 // Member is one key and value of an Object.
 type Member struct {
 	Key   string
-	Value any
+	Value Value
 }
 
-// NewObject returns m as an Object, converting nested maps too. Values of
-// other types are kept as they are.
-func NewObject(m map[string]any) Object {
+// Kind is the JSON type of a Value.
+type Kind uint8
+
+// The kinds of Value.
+const (
+	KindNull   Kind = iota
+	KindString      // Text
+	KindNumber      // Text: the exact decimal digits
+	KindBool        // Bool
+	KindBinary      // Text holds the bytes; written as base64
+	KindList        // Elems, with empty keys
+	KindObject      // Elems, sorted by key
+)
+
+// Value is one value of the free-form ext object. It is a small plain
+// struct rather than an interface, so that a stored item decodes into it
+// without an allocation per value and sorts cheaply.
+type Value struct {
+	Kind  Kind
+	Bool  bool
+	Text  string
+	Elems []Member
+}
+
+// NewObject returns m as an Object, m being what encoding/json decodes with
+// UseNumber (or the like): string, json.Number, bool, nil, []any,
+// map[string]any, and also []byte. It fails on a value of another type.
+func NewObject(m map[string]any) (Object, error) {
 	o := make(Object, 0, len(m))
 	for k, v := range m {
-		o = append(o, Member{Key: k, Value: objectValue(v)})
+		val, err := valueOf(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		o = append(o, Member{Key: k, Value: val})
 	}
 	o.Sort()
+	return o, nil
+}
+
+// MustObject is NewObject for values known to be valid; it panics otherwise.
+func MustObject(m map[string]any) Object {
+	o, err := NewObject(m)
+	if err != nil {
+		panic(err)
+	}
 	return o
 }
 
-func objectValue(v any) any {
+func valueOf(v any) (Value, error) {
 	switch x := v.(type) {
-	case map[string]any:
-		return NewObject(x)
+	case nil:
+		return Value{Kind: KindNull}, nil
+	case string:
+		return Value{Kind: KindString, Text: x}, nil
+	case json.Number:
+		return Value{Kind: KindNumber, Text: string(x)}, nil
+	case bool:
+		return Value{Kind: KindBool, Bool: x}, nil
+	case []byte:
+		return Value{Kind: KindBinary, Text: string(x)}, nil
 	case []any:
-		out := make([]any, len(x))
+		l := make([]Member, len(x))
 		for i, e := range x {
-			out[i] = objectValue(e)
+			var err error
+			if l[i].Value, err = valueOf(e); err != nil {
+				return Value{}, err
+			}
 		}
-		return out
+		return Value{Kind: KindList, Elems: l}, nil
+	case map[string]any:
+		o, err := NewObject(x)
+		return Value{Kind: KindObject, Elems: o}, err
 	}
-	return v
+	return Value{}, fmt.Errorf("unsupported value of type %T", v)
 }
 
 // Sort puts the members in key order.
@@ -46,10 +100,10 @@ func (o Object) Sort() {
 }
 
 // Get returns the value under key, and whether there is one.
-func (o Object) Get(key string) (any, bool) {
+func (o Object) Get(key string) (Value, bool) {
 	i, found := slices.BinarySearchFunc(o, key, func(m Member, k string) int { return strings.Compare(m.Key, k) })
 	if !found {
-		return nil, false
+		return Value{}, false
 	}
 	return o[i].Value, true
 }

@@ -1,24 +1,34 @@
 package customer
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 )
 
 func TestNewObject(t *testing.T) {
-	o := NewObject(map[string]any{"b": 1, "a": map[string]any{"z": true, "y": []any{map[string]any{"k": "v"}}}, "é": nil})
+	o, err := NewObject(map[string]any{"b": json.Number("1"), "a": map[string]any{"z": true, "y": []any{map[string]any{"k": "v"}, nil}}, "é": []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := Object{
-		{"a", Object{{"y", []any{Object{{"k", "v"}}}}, {"z", true}}},
-		{"b", 1},
-		{"é", nil},
+		{"a", Value{Kind: KindObject, Elems: Object{
+			{"y", Value{Kind: KindList, Elems: []Member{{Value: Value{Kind: KindObject, Elems: Object{{"k", Value{Kind: KindString, Text: "v"}}}}}, {Value: Value{Kind: KindNull}}}}},
+			{"z", Value{Kind: KindBool, Bool: true}},
+		}}},
+		{"b", Value{Kind: KindNumber, Text: "1"}},
+		{"é", Value{Kind: KindBinary, Text: "x"}},
 	}
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("got %#v", o)
 	}
-	if v, ok := o.Get("b"); !ok || v != 1 {
+	if v, ok := o.Get("b"); !ok || v.Text != "1" {
 		t.Errorf("Get(b) = %v %v", v, ok)
 	}
 	if _, ok := o.Get("c"); ok {
 		t.Error("Get(c) found a member")
+	}
+	if _, err := NewObject(map[string]any{"f": 1.5}); err == nil {
+		t.Error("a float64 was accepted: its digits would not be exact")
 	}
 }

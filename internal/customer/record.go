@@ -144,7 +144,7 @@ func parseExt(raw json.RawMessage) (Object, error) {
 	if !ok {
 		return nil, errors.New("want a JSON object")
 	}
-	return NewObject(m), nil
+	return NewObject(m)
 }
 
 // Documented field names, for naming where an unknown field stands.

@@ -1,7 +1,6 @@
 package dynamo
 
 import (
-	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -221,84 +220,88 @@ func extMap(m map[string]types.AttributeValue, path string) (customer.Object, er
 }
 
 func extMapDepth(m map[string]types.AttributeValue, path string, depth int) (customer.Object, error) {
-	out := make(customer.Object, 0, len(m))
+	out := make(customer.Object, len(m))
+	i := 0
 	for k, av := range m {
-		v, err := extValue(av, path, depth)
-		if err != nil {
+		out[i].Key = k
+		if err := extValue(&out[i].Value, av, path, depth); err != nil {
 			return nil, err
 		}
-		out = append(out, customer.Member{Key: k, Value: v})
+		i++
 	}
 	out.Sort()
 	return out, nil
 }
 
-// extValue converts one attribute value. Error paths stop at the ext level
-// plus a depth, so that no key of the customer's own data is logged.
-func extValue(av types.AttributeValue, path string, depth int) (any, error) {
+// extValue converts one attribute value into dst. Error paths stop at the
+// ext level, so that no key of the customer's own data is logged.
+func extValue(dst *customer.Value, av types.AttributeValue, path string, depth int) error {
 	if depth >= maxExtDepth {
-		return nil, corrupt(path, "nested too deeply")
+		return corrupt(path, "nested too deeply")
 	}
 	switch v := av.(type) {
 	case *types.AttributeValueMemberS:
-		return v.Value, nil
+		*dst = customer.Value{Kind: customer.KindString, Text: v.Value}
 	case *types.AttributeValueMemberN:
 		n, ok := jsonNumber(v.Value)
 		if !ok {
-			return nil, corrupt(path, "number is not decimal text")
+			return corrupt(path, "number is not decimal text")
 		}
-		return n, nil
+		*dst = customer.Value{Kind: customer.KindNumber, Text: n}
 	case *types.AttributeValueMemberBOOL:
-		return v.Value, nil
+		*dst = customer.Value{Kind: customer.KindBool, Bool: v.Value}
 	case *types.AttributeValueMemberNULL:
-		return nil, nil
+		*dst = customer.Value{Kind: customer.KindNull}
 	case *types.AttributeValueMemberB:
-		return v.Value, nil
+		*dst = customer.Value{Kind: customer.KindBinary, Text: string(v.Value)}
 	case *types.AttributeValueMemberM:
-		return extMapDepth(v.Value, path, depth+1)
+		o, err := extMapDepth(v.Value, path, depth+1)
+		if err != nil {
+			return err
+		}
+		*dst = customer.Value{Kind: customer.KindObject, Elems: o}
 	case *types.AttributeValueMemberL:
-		out := make([]any, len(v.Value))
+		l := make([]customer.Member, len(v.Value))
 		for i, e := range v.Value {
-			x, err := extValue(e, path, depth+1)
-			if err != nil {
-				return nil, err
+			if err := extValue(&l[i].Value, e, path, depth+1); err != nil {
+				return err
 			}
-			out[i] = x
 		}
-		return out, nil
+		*dst = customer.Value{Kind: customer.KindList, Elems: l}
 	case *types.AttributeValueMemberSS:
-		out := make([]any, len(v.Value))
+		l := make([]customer.Member, len(v.Value))
 		for i, s := range v.Value {
-			out[i] = s
+			l[i].Value = customer.Value{Kind: customer.KindString, Text: s}
 		}
-		return out, nil
+		*dst = customer.Value{Kind: customer.KindList, Elems: l}
 	case *types.AttributeValueMemberNS:
-		out := make([]any, len(v.Value))
+		l := make([]customer.Member, len(v.Value))
 		for i, s := range v.Value {
 			n, ok := jsonNumber(s)
 			if !ok {
-				return nil, corrupt(path, "number is not decimal text")
+				return corrupt(path, "number is not decimal text")
 			}
-			out[i] = n
+			l[i].Value = customer.Value{Kind: customer.KindNumber, Text: n}
 		}
-		return out, nil
+		*dst = customer.Value{Kind: customer.KindList, Elems: l}
 	case *types.AttributeValueMemberBS:
-		out := make([]any, len(v.Value))
+		l := make([]customer.Member, len(v.Value))
 		for i, b := range v.Value {
-			out[i] = b
+			l[i].Value = customer.Value{Kind: customer.KindBinary, Text: string(b)}
 		}
-		return out, nil
+		*dst = customer.Value{Kind: customer.KindList, Elems: l}
 	default:
-		return nil, corrupt(path, "unknown attribute type")
+		return corrupt(path, "unknown attribute type")
 	}
+	return nil
 }
 
 // jsonNumber returns DynamoDB's decimal text as a JSON number with the same
 // digits. DynamoDB accepts forms JSON does not ("+1", ".5", "5."); those are
 // rewritten without changing their value.
-func jsonNumber(s string) (json.Number, bool) {
+func jsonNumber(s string) (string, bool) {
 	if validJSONNumber(s) {
-		return json.Number(s), true
+		return s, true
 	}
 	t := strings.TrimPrefix(s, "+")
 	neg := strings.HasPrefix(t, "-")
@@ -325,7 +328,7 @@ func jsonNumber(s string) (json.Number, bool) {
 	if !validJSONNumber(out) {
 		return "", false
 	}
-	return json.Number(out), true
+	return out, true
 }
 
 // validJSONNumber reports whether s is a number in JSON's grammar.

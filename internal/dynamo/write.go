@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -140,7 +139,7 @@ func CustomerItem(clientID string, c customer.Customer) (map[string]types.Attrib
 	item[attrAddresses] = listItem(c.Addresses, addressAttrs, addressField)
 	item[attrNotificationChannels] = listItem(c.NotificationChannels, channelAttrs, channelField)
 	if c.Ext != nil {
-		ext, err := extAttribute(c.Ext)
+		ext, err := objectAttribute(c.Ext)
 		if err != nil {
 			return nil, err
 		}
@@ -168,43 +167,46 @@ func putString(item map[string]types.AttributeValue, name string, v *string) {
 	}
 }
 
-// extAttribute converts a value of the shapes customer.Customer.Ext holds.
-func extAttribute(v any) (types.AttributeValue, error) {
-	switch x := v.(type) {
-	case nil:
+// extAttribute converts an ext value into its attribute.
+func extAttribute(v customer.Value) (types.AttributeValue, error) {
+	switch v.Kind {
+	case customer.KindNull:
 		return &types.AttributeValueMemberNULL{Value: true}, nil
-	case string:
-		return &types.AttributeValueMemberS{Value: x}, nil
-	case json.Number:
-		if _, ok := jsonNumber(string(x)); !ok {
-			return nil, fmt.Errorf("ext: %q is not a number", string(x))
+	case customer.KindString:
+		return &types.AttributeValueMemberS{Value: v.Text}, nil
+	case customer.KindNumber:
+		if _, ok := jsonNumber(v.Text); !ok {
+			return nil, fmt.Errorf("ext: %q is not a number", v.Text)
 		}
-		return &types.AttributeValueMemberN{Value: string(x)}, nil
-	case bool:
-		return &types.AttributeValueMemberBOOL{Value: x}, nil
-	case []byte:
-		return &types.AttributeValueMemberB{Value: x}, nil
-	case []any:
-		l := make([]types.AttributeValue, len(x))
-		for i, e := range x {
-			av, err := extAttribute(e)
+		return &types.AttributeValueMemberN{Value: v.Text}, nil
+	case customer.KindBool:
+		return &types.AttributeValueMemberBOOL{Value: v.Bool}, nil
+	case customer.KindBinary:
+		return &types.AttributeValueMemberB{Value: []byte(v.Text)}, nil
+	case customer.KindList:
+		l := make([]types.AttributeValue, len(v.Elems))
+		for i, e := range v.Elems {
+			av, err := extAttribute(e.Value)
 			if err != nil {
 				return nil, err
 			}
 			l[i] = av
 		}
 		return &types.AttributeValueMemberL{Value: l}, nil
-	case customer.Object:
-		m := make(map[string]types.AttributeValue, len(x))
-		for _, e := range x {
-			av, err := extAttribute(e.Value)
-			if err != nil {
-				return nil, err
-			}
-			m[e.Key] = av
-		}
-		return &types.AttributeValueMemberM{Value: m}, nil
-	default:
-		return nil, fmt.Errorf("ext: unsupported value of type %T", v)
+	case customer.KindObject:
+		return objectAttribute(v.Elems)
 	}
+	return nil, fmt.Errorf("ext: unknown value kind %d", v.Kind)
+}
+
+func objectAttribute(o customer.Object) (types.AttributeValue, error) {
+	m := make(map[string]types.AttributeValue, len(o))
+	for _, e := range o {
+		av, err := extAttribute(e.Value)
+		if err != nil {
+			return nil, err
+		}
+		m[e.Key] = av
+	}
+	return &types.AttributeValueMemberM{Value: m}, nil
 }
