@@ -310,6 +310,9 @@ func jsonNumber(s string) (string, bool) {
 	if !hasExp {
 		mant, exp, hasExp = strings.Cut(t, "E")
 	}
+	if !strings.ContainsAny(mant, "0123456789") {
+		return "", false
+	}
 	intPart, frac, hasDot := strings.Cut(mant, ".")
 	intPart = strings.TrimLeft(intPart, "0")
 	if intPart == "" {
