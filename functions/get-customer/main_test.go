@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/cdm/customer-api/internal/faultproxy"
 	"github.com/cdm/customer-api/internal/lambdarun"
 	"github.com/cdm/customer-api/internal/testenv"
 )
@@ -90,5 +91,47 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	}
 	if strings.Contains(emu.Output(), testenv.DevKey) {
 		t.Error("the raw key appears in the function's output")
+	}
+}
+
+// TestBootstrapAnswersBeforeItsTimeout points the function at a DynamoDB
+// that answers too slowly: under the emulator, with a 3 s function timeout
+// and STORAGE_TIMEOUT longer than that, the invocation's own deadline must
+// bound storage, and the answer is the contract's 500, not a timeout.
+func TestBootstrapAnswersBeforeItsTimeout(t *testing.T) {
+	bootstrap, rie := buildTools(t)
+	tb := testenv.NewTables(t)
+	tb.LoadSample(t)
+	proxy, err := faultproxy.Start(tb.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	proxy.Set(faultproxy.Config{Fault: faultproxy.Delay, Delay: 10 * time.Second})
+	env := lambdarun.Environ(os.Environ(), tb.Env()...)
+	env = lambdarun.Environ(env, "DYNAMODB_ENDPOINT="+proxy.URL, "AWS_LAMBDA_FUNCTION_TIMEOUT=3", "STORAGE_TIMEOUT=20s", "DYNAMODB_WARM_UP=false")
+	emu, err := lambdarun.Start(rie, bootstrap, env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Stop()
+	event := testenv.Fixtures(t)[0].Event
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	out, err := emu.Invoke(ctx, event)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, emu.Output())
+	}
+	var resp events.APIGatewayProxyResponse
+	if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode != 500 {
+		t.Fatalf("want the contract's 500, got %s", out)
+	}
+	if took >= 3*time.Second {
+		t.Errorf("answered after %v, at or past the 3 s function timeout", took)
+	}
+	if !strings.Contains(emu.Output(), `"error":"dynamodb GetItem`) {
+		t.Errorf("no access line naming the storage failure:\n%s", emu.Output())
 	}
 }
