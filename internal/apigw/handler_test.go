@@ -18,6 +18,7 @@ import (
 
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/testenv"
 )
 
@@ -405,5 +406,16 @@ func TestFixtures(t *testing.T) {
 				t.Errorf("body\n got %s\nwant %s", resp.Body, want)
 			}
 		})
+	}
+}
+
+func dynamoStore(a *api, customers, keys string) *dynamo.Store {
+	return dynamo.NewStore(a.DB, customers, keys)
+}
+
+func putRaw(t *testing.T, tb testenv.Tables, item map[string]types.AttributeValue) {
+	t.Helper()
+	if _, err := tb.DB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(tb.Customers), Item: item}); err != nil {
+		t.Fatal(err)
 	}
 }

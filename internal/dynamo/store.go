@@ -126,7 +126,3 @@ func (s *Store) Warm(ctx context.Context) {
 		Key:       map[string]types.AttributeValue{attrKeyHash: &types.AttributeValueMemberS{Value: "warm-up"}},
 	})
 }
-
-func asError[T error](err error, target *T) bool {
-	return err != nil && errors.As(err, target)
-}

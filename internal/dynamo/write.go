@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -55,7 +56,7 @@ func (a *Admin) RevokeAPIKey(ctx context.Context, hash string) error {
 		ExpressionAttributeValues: map[string]types.AttributeValue{":revoked": &types.AttributeValueMemberS{Value: apikey.StatusRevoked}},
 	})
 	var failed *types.ConditionalCheckFailedException
-	if asError(err, &failed) {
+	if errors.As(err, &failed) {
 		return apikey.ErrNotFound
 	}
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,7 +115,7 @@ func run() error {
 
 	fmt.Fprintln(os.Stderr, "1. warm requests against the local DynamoDB")
 	store := dynamo.NewStore(db, settings.CustomersTable, settings.APIKeysTable)
-	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Hour), discardLogger(), 2*time.Second)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Hour), slog.New(apigw.NewEMFHandler(io.Discard, nil)), 2*time.Second)
 	for _, it := range items {
 		hp50, hp99, bp50, bp99, err := warm(ctx, h, db, settings.CustomersTable, it.c)
 		if err != nil {
@@ -252,8 +253,6 @@ func run() error {
 
 	return write()
 }
-
-func discardLogger() *slogLogger { return newDiscardLogger() }
 
 func warm(ctx context.Context, h *apigw.Handler, db *dynamodb.Client, table string, c customer.Customer) (hp50, hp99, bp50, bp99 time.Duration, err error) {
 	ev := bench.Event(c)
