@@ -29,6 +29,14 @@ type Settings struct {
 	WarmUp           bool          // DYNAMODB_WARM_UP: open the connection during init
 }
 
+// warmUpByDefault reports whether init should open the DynamoDB connection
+// when DYNAMODB_WARM_UP does not say: only when init is off the request path
+// (provisioned concurrency). On an on-demand cold start the first request
+// waits for init, and a warm-up read would add a round trip to its wait.
+func warmUpByDefault() bool {
+	return os.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "provisioned-concurrency"
+}
+
 // Defaults for the durations.
 const (
 	DefaultKeyCacheTTL    = 60 * time.Second
@@ -44,14 +52,16 @@ func Read() (Settings, error) {
 		DynamoDBEndpoint: os.Getenv("DYNAMODB_ENDPOINT"),
 		KeyCacheTTL:      DefaultKeyCacheTTL,
 		StorageTimeout:   DefaultStorageTimeout,
-		WarmUp:           true,
 	}
 	switch v := os.Getenv("DYNAMODB_WARM_UP"); v {
-	case "", "true", "1":
+	case "", "auto":
+		s.WarmUp = warmUpByDefault()
+	case "true", "1":
+		s.WarmUp = true
 	case "false", "0":
 		s.WarmUp = false
 	default:
-		return Settings{}, fmt.Errorf("DYNAMODB_WARM_UP=%q: want true or false", v)
+		return Settings{}, fmt.Errorf("DYNAMODB_WARM_UP=%q: want auto, true or false", v)
 	}
 	for _, d := range []struct {
 		name string

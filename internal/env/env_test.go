@@ -7,14 +7,14 @@ import (
 )
 
 func TestRead(t *testing.T) {
-	for _, k := range []string{"CUSTOMERS_TABLE", "API_KEYS_TABLE", "DYNAMODB_ENDPOINT", "API_KEY_CACHE_TTL", "STORAGE_TIMEOUT", "DYNAMODB_WARM_UP"} {
+	for _, k := range []string{"CUSTOMERS_TABLE", "API_KEYS_TABLE", "DYNAMODB_ENDPOINT", "API_KEY_CACHE_TTL", "STORAGE_TIMEOUT", "DYNAMODB_WARM_UP", "AWS_LAMBDA_INITIALIZATION_TYPE"} {
 		t.Setenv(k, "")
 	}
 	s, err := Read()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Settings{CustomersTable: "cdm-customers", APIKeysTable: "cdm-api-keys", KeyCacheTTL: time.Minute, StorageTimeout: 2 * time.Second, WarmUp: true}
+	want := Settings{CustomersTable: "cdm-customers", APIKeysTable: "cdm-api-keys", KeyCacheTTL: time.Minute, StorageTimeout: 2 * time.Second}
 	if s != want {
 		t.Errorf("defaults %+v, want %+v", s, want)
 	}
@@ -24,9 +24,21 @@ func TestRead(t *testing.T) {
 	if s, err = Read(); err != nil || s.CustomersTable != "c" || s.KeyCacheTTL != 0 || s.StorageTimeout != 750*time.Millisecond {
 		t.Errorf("%+v %v", s, err)
 	}
-	t.Setenv("DYNAMODB_WARM_UP", "false")
-	if s, err = Read(); err != nil || s.WarmUp {
-		t.Errorf("DYNAMODB_WARM_UP=false: %+v %v", s, err)
+	for _, c := range []struct {
+		setting, initType string
+		want              bool
+	}{
+		{"", "on-demand", false},
+		{"", "provisioned-concurrency", true},
+		{"auto", "provisioned-concurrency", true},
+		{"true", "on-demand", true},
+		{"false", "provisioned-concurrency", false},
+	} {
+		t.Setenv("DYNAMODB_WARM_UP", c.setting)
+		t.Setenv("AWS_LAMBDA_INITIALIZATION_TYPE", c.initType)
+		if s, err = Read(); err != nil || s.WarmUp != c.want {
+			t.Errorf("DYNAMODB_WARM_UP=%q on %s: %v %v, want %v", c.setting, c.initType, s.WarmUp, err, c.want)
+		}
 	}
 	t.Setenv("DYNAMODB_WARM_UP", "")
 	for name, bad := range map[string]string{"API_KEY_CACHE_TTL": "-1s", "STORAGE_TIMEOUT": "soon", "DYNAMODB_WARM_UP": "maybe"} {
