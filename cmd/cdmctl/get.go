@@ -8,10 +8,11 @@ import (
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/env"
 )
 
 func get(ctx context.Context, sio stdio, args []string) error {
-	s, err := readSettings()
+	s, err := env.Read()
 	if err != nil {
 		return err
 	}

@@ -12,10 +12,11 @@ import (
 
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/env"
 )
 
 func importCustomers(ctx context.Context, sio stdio, args []string) error {
-	s, err := readSettings()
+	s, err := env.Read()
 	if err != nil {
 		return err
 	}

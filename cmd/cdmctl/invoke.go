@@ -8,13 +8,14 @@ import (
 	"os"
 	"time"
 
+	"github.com/cdm/customer-api/internal/env"
 	"github.com/cdm/customer-api/internal/lambdarun"
 )
 
 // invoke runs the real bootstrap under the Lambda Runtime Interface Emulator
 // with one event, as sam local invoke -e does, and prints the response.
 func invoke(ctx context.Context, sio stdio, args []string) error {
-	s, err := readSettings()
+	s, err := env.Read()
 	if err != nil {
 		return err
 	}

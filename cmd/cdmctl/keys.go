@@ -11,10 +11,11 @@ import (
 	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/env"
 )
 
 func keysCreate(ctx context.Context, sio stdio, args []string) error {
-	s, err := readSettings()
+	s, err := env.Read()
 	if err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ func expiry(r apikey.Record) string {
 }
 
 func keysRevoke(ctx context.Context, sio stdio, args []string) error {
-	s, err := readSettings()
+	s, err := env.Read()
 	if err != nil {
 		return err
 	}
@@ -117,7 +118,7 @@ func keysRevoke(ctx context.Context, sio stdio, args []string) error {
 }
 
 func keysList(ctx context.Context, sio stdio, args []string) error {
-	s, err := readSettings()
+	s, err := env.Read()
 	if err != nil {
 		return err
 	}

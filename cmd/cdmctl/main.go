@@ -125,10 +125,6 @@ func parse(fs *flag.FlagSet, args []string, nargs int) error {
 	return nil
 }
 
-func readSettings() (env.Settings, error) {
-	return env.Read()
-}
-
 func connect(ctx context.Context, s env.Settings) (setup, error) {
 	db, err := env.DynamoDB(ctx, s)
 	if err != nil {

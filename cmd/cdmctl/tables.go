@@ -5,10 +5,11 @@ import (
 	"fmt"
 
 	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/env"
 )
 
 func tablesCreate(ctx context.Context, sio stdio, args []string) error {
-	s, err := readSettings()
+	s, err := env.Read()
 	if err != nil {
 		return err
 	}
