@@ -344,6 +344,10 @@ func TestKeysRevokeByHashPrefix(t *testing.T) {
 	if _, _, err := cdmctl(t, "", "keys", "revoke", "cdmk_never_issued_00000000000"); err == nil {
 		t.Error("revoking an unknown key succeeded")
 	}
+	// Registering the revoked key again must not make it active.
+	if _, _, err := cdmctl(t, "", "keys", "create", "--client", "acme", "--key", keys[0]); err == nil || !strings.Contains(err.Error(), "already registered") {
+		t.Errorf("re-registering a revoked key: %v", err)
+	}
 }
 
 // TestInvoke runs cdmctl invoke, what make invoke runs, with real binaries.

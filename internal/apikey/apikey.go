@@ -24,6 +24,8 @@ var (
 	ErrUnauthorized = errors.New("apikey: unauthorized")
 	// ErrNotFound means no key is stored under a hash.
 	ErrNotFound = errors.New("apikey: not found")
+	// ErrExists means a key with the same hash is stored already.
+	ErrExists = errors.New("apikey: key already registered")
 )
 
 // Record is a stored API key. The raw key is never part of it.

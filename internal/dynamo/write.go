@@ -35,9 +35,20 @@ func NewAdmin(db ItemWriter, customersTable, keysTable string) *Admin {
 	return &Admin{db: db, customers: customersTable, keys: keysTable}
 }
 
-// PutAPIKey stores r under r.Hash, replacing any key with that hash.
+// PutAPIKey stores r under r.Hash. It returns apikey.ErrExists when a key
+// with that hash is stored already: registering a key again must not bring
+// a revoked one back to life.
 func (a *Admin) PutAPIKey(ctx context.Context, r apikey.Record) error {
-	_, err := a.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(a.keys), Item: keyItem(r)})
+	_, err := a.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(a.keys),
+		Item:                     keyItem(r),
+		ConditionExpression:      aws.String("attribute_not_exists(#h)"),
+		ExpressionAttributeNames: map[string]string{"#h": attrKeyHash},
+	})
+	var exists *types.ConditionalCheckFailedException
+	if errors.As(err, &exists) {
+		return apikey.ErrExists
+	}
 	if err != nil {
 		return fmt.Errorf("store key: %w", err)
 	}
