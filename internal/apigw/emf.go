@@ -11,10 +11,10 @@ import (
 )
 
 // EMFHandler is a slog.Handler that writes each record as one JSON line,
-// ready for CloudWatch Embedded Metric Format: a json.RawMessage attribute
-// is written as is, so the metric directive costs no reflection. It writes
-// every line with one Write, and is about ten times cheaper per line than
-// slog's JSONHandler, which matters on a request path that does little else.
+// ready for CloudWatch Embedded Metric Format: the metric directive is
+// written as is, with no reflection or re-compaction. It writes every line
+// with one Write, and costs about half what slog's JSONHandler does for the
+// access line (BenchmarkAccessLine), on a request path that does little else.
 type EMFHandler struct {
 	w     io.Writer
 	mu    *sync.Mutex

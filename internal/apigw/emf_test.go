@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"reflect"
 	"testing"
@@ -59,3 +60,23 @@ func TestMetricsDirectiveIsValidEMF(t *testing.T) {
 		t.Errorf("directive %v", d)
 	}
 }
+
+// BenchmarkAccessLine writes the access line through slog's JSONHandler and
+// through EMFHandler.
+func BenchmarkAccessLine(b *testing.B) {
+	h := NewHandler(nil, nil, nil, time.Second)
+	for name, handler := range map[string]slog.Handler{
+		"JSONHandler": slog.NewJSONHandler(io.Discard, nil),
+		"EMFHandler":  NewEMFHandler(io.Discard, nil),
+	} {
+		b.Run(name, func(b *testing.B) {
+			h.log = slog.New(handler)
+			b.ReportAllocs()
+			for b.Loop() {
+				h.logRequest(b.Context(), "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "demo-clinic", "BAK-11984-007", apikeyHash, 200, 1500*time.Microsecond, false, nil)
+			}
+		})
+	}
+}
+
+const apikeyHash = "8ddc1ae8a1b2c3d4e5f60718293a4b5c6d7e8f901a2b3c4d5e6f708192a3b4c5"

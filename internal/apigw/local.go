@@ -32,6 +32,8 @@ func NewLocalGateway(h *Handler, timeout time.Duration) *LocalGateway {
 	return &LocalGateway{handler: h, timeout: timeout, stage: "local"}
 }
 
+// ServeHTTP answers one request as API Gateway, and the function behind it,
+// would.
 func (g *LocalGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	requestID := newRequestID()
