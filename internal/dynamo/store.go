@@ -40,13 +40,13 @@ func NewStore(db ItemReader, customersTable, keysTable string) *Store {
 	return &Store{db: db, customers: aws.String(customersTable), keys: aws.String(keysTable)}
 }
 
-// Customer returns the customer stored under (clientID, ccid), reading the
-// whole item: a projection costs DynamoDB the same read capacity and costs
-// the request expression parsing, and decoding ignores undocumented
-// attributes anyway. It returns
+// Customer returns the customer stored under (clientID, ccid). It returns
 // customer.ErrNotFound when there is none, a *CorruptItemError when the item
 // does not have the documented shape, and a *StorageError when DynamoDB
 // failed. Callers must pass a clientID that customer.ValidateClientID accepts.
+//
+// It reads the whole item: a projection costs the same read capacity plus
+// expression parsing, and decoding skips undocumented attributes anyway.
 func (s *Store) Customer(ctx context.Context, clientID, ccid string) (customer.Customer, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: s.customers,
