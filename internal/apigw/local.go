@@ -39,12 +39,12 @@ func (g *LocalGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	params, ok := routeParams(r.URL)
 	if !ok {
-		g.gatewayError(w, r, start, http.StatusNotFound, RouteNotFoundMessage, requestID)
+		g.gatewayError(w, r, start, http.StatusNotFound, routeNotFoundMessage, requestID)
 		return
 	}
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
-		g.gatewayError(w, r, start, http.StatusMethodNotAllowed, MethodNotAllowedMessage, requestID)
+		g.gatewayError(w, r, start, http.StatusMethodNotAllowed, methodNotAllowedMessage, requestID)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), g.timeout)

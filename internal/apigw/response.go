@@ -26,8 +26,8 @@ const internalErrorMessage = "An unexpected server error occurred. Please retry 
 
 // Messages of the errors the local gateway answers itself.
 const (
-	RouteNotFoundMessage    = "Not Found"
-	MethodNotAllowedMessage = "Method Not Allowed"
+	routeNotFoundMessage    = "Not Found"
+	methodNotAllowedMessage = "Method Not Allowed"
 )
 
 func statusOf(err error) int {
@@ -54,15 +54,6 @@ var responseHeaders = map[string]string{
 	"Content-Type":           "application/json",
 	"Cache-Control":          "no-store",
 	"X-Content-Type-Options": "nosniff",
-}
-
-// ResponseHeaders returns a copy of the headers every response carries.
-func ResponseHeaders() map[string]string {
-	h := make(map[string]string, len(responseHeaders))
-	for k, v := range responseHeaders {
-		h[k] = v
-	}
-	return h
 }
 
 func response(status int, body string) events.APIGatewayProxyResponse {

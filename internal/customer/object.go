@@ -98,12 +98,3 @@ func valueOf(v any) (Value, error) {
 func (o Object) Sort() {
 	slices.SortFunc(o, func(a, b Member) int { return strings.Compare(a.Key, b.Key) })
 }
-
-// Get returns the value under key, and whether there is one.
-func (o Object) Get(key string) (Value, bool) {
-	i, found := slices.BinarySearchFunc(o, key, func(m Member, k string) int { return strings.Compare(m.Key, k) })
-	if !found {
-		return Value{}, false
-	}
-	return o[i].Value, true
-}
