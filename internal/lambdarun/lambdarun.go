@@ -101,9 +101,6 @@ func (e *Emulator) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 // Output returns what the emulator and the function have printed so far.
 func (e *Emulator) Output() string { return e.output.String() }
 
-// PID returns the emulator's process ID; the function is in its process group.
-func (e *Emulator) PID() int { return e.cmd.Process.Pid }
-
 // Stop ends the emulator and its function and waits for them.
 func (e *Emulator) Stop() {
 	e.once.Do(func() {
