@@ -28,11 +28,11 @@ func get(ctx context.Context, sio stdio, args []string) error {
 	if customer.ValidateCCID(ccid) != nil {
 		return fmt.Errorf("%w: %q is not a valid ccid", errUsage, ccid)
 	}
-	c, err := connect(ctx, s)
+	db, err := env.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}
-	cust, err := dynamo.NewStore(c.db, s.CustomersTable, s.APIKeysTable).Customer(ctx, *client, ccid)
+	cust, err := dynamo.NewStore(db, s.CustomersTable, s.APIKeysTable).Customer(ctx, *client, ccid)
 	if errors.Is(err, customer.ErrNotFound) {
 		return fmt.Errorf("no customer %s for client %s", ccid, *client)
 	}

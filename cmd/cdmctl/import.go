@@ -70,7 +70,7 @@ func importCustomers(ctx context.Context, sio stdio, args []string) error {
 		fmt.Fprintf(sio.err, "dry run: %d valid, %d rejected, nothing written\n", len(entries), len(rejects))
 		return nil
 	}
-	c, err := connect(ctx, s)
+	db, err := env.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func importCustomers(ctx context.Context, sio stdio, args []string) error {
 		opts.Written = func(n int) { _ = bar.Add(n) }
 		defer bar.Finish()
 	}
-	written, err := dynamo.NewAdmin(c.db, s.CustomersTable, s.APIKeysTable).PutCustomers(ctx, *client, cs, opts)
+	written, err := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable).PutCustomers(ctx, *client, cs, opts)
 	summary(written)
 	return err
 }

@@ -39,7 +39,7 @@ func keysCreate(ctx context.Context, sio stdio, args []string) error {
 	} else if strings.TrimSpace(raw) != raw || len(raw) < 16 {
 		return fmt.Errorf("%w: --key must be at least 16 characters without surrounding spaces", errUsage)
 	}
-	c, err := connect(ctx, s)
+	db, err := env.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func keysCreate(ctx context.Context, sio stdio, args []string) error {
 	if *expires > 0 {
 		rec.ExpiresAt = now.Add(*expires)
 	}
-	if err := dynamo.NewAdmin(c.db, s.CustomersTable, s.APIKeysTable).PutAPIKey(ctx, rec); err != nil {
+	if err := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable).PutAPIKey(ctx, rec); err != nil {
 		return err
 	}
 	fmt.Fprintf(sio.err, "key %s for client %s created%s; it is shown once, store it now\n", apikey.HashPrefix(rec.Hash), rec.ClientID, expiry(rec))
@@ -76,11 +76,11 @@ func keysRevoke(ctx context.Context, sio stdio, args []string) error {
 	if (*prefix == "") == (fs.NArg() != 1) || fs.NArg() > 1 {
 		return fmt.Errorf("%w: keys revoke takes a KEY or --hash PREFIX", errUsage)
 	}
-	c, err := connect(ctx, s)
+	db, err := env.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}
-	admin := dynamo.NewAdmin(c.db, s.CustomersTable, s.APIKeysTable)
+	admin := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable)
 	hash := ""
 	if *prefix == "" {
 		hash = apikey.Hash(fs.Arg(0))
@@ -127,11 +127,11 @@ func keysList(ctx context.Context, sio stdio, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	c, err := connect(ctx, s)
+	db, err := env.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}
-	keys, err := dynamo.NewAdmin(c.db, s.CustomersTable, s.APIKeysTable).APIKeys(ctx, *client)
+	keys, err := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable).APIKeys(ctx, *client)
 	if err != nil {
 		return err
 	}

@@ -13,8 +13,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/cdm/customer-api/internal/env"
 )
 
@@ -95,12 +93,6 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	return fmt.Errorf("%w: unknown command %q", errUsage, (cmd + " " + sub))
 }
 
-// setup is what every command needs: settings and a DynamoDB client.
-type setup struct {
-	settings env.Settings
-	db       *dynamodb.Client
-}
-
 // newFlags returns a flag set with the table-name flags every command takes.
 func newFlags(name string, sio stdio, s *env.Settings) *flag.FlagSet {
 	fs := flag.NewFlagSet("cdmctl "+name, flag.ContinueOnError)
@@ -123,12 +115,4 @@ func parse(fs *flag.FlagSet, args []string, nargs int) error {
 		return fmt.Errorf("%w: %s takes %d argument(s), got %d", errUsage, fs.Name(), nargs, fs.NArg())
 	}
 	return nil
-}
-
-func connect(ctx context.Context, s env.Settings) (setup, error) {
-	db, err := env.DynamoDB(ctx, s)
-	if err != nil {
-		return setup{}, err
-	}
-	return setup{settings: s, db: db}, nil
 }

@@ -29,11 +29,11 @@ func serve(ctx context.Context, sio stdio, args []string) error {
 	if *timeout <= 0 {
 		return fmt.Errorf("%w: --timeout must be positive", errUsage)
 	}
-	c, err := connect(ctx, s)
+	db, err := env.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}
-	store := dynamo.NewStore(c.db, s.CustomersTable, s.APIKeysTable)
+	store := dynamo.NewStore(db, s.CustomersTable, s.APIKeysTable)
 	handler := apigw.NewHandler(store, apikey.NewAuthorizer(store, s.KeyCacheTTL), slog.New(apigw.NewEMFHandler(sio.out, nil)), s.StorageTimeout)
 
 	ln, err := net.Listen("tcp", *addr)

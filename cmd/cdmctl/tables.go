@@ -16,12 +16,12 @@ func tablesCreate(ctx context.Context, sio stdio, args []string) error {
 	if err := parse(newFlags("tables create", sio, &s), args, 0); err != nil {
 		return err
 	}
-	c, err := connect(ctx, s)
+	db, err := env.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}
 	for _, d := range []dynamo.TableDef{dynamo.CustomersTableDef(s.CustomersTable), dynamo.APIKeysTableDef(s.APIKeysTable)} {
-		res, err := dynamo.EnsureTable(ctx, c.db, d)
+		res, err := dynamo.EnsureTable(ctx, db, d)
 		if err != nil {
 			return err
 		}

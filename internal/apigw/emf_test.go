@@ -53,7 +53,7 @@ func TestEMFHandlerMatchesJSONHandler(t *testing.T) {
 
 func TestMetricsDirectiveIsValidEMF(t *testing.T) {
 	var d []map[string]any
-	if err := json.Unmarshal(newMetrics().directive, &d); err != nil || len(d) != 1 {
+	if err := json.Unmarshal(metricsDirective, &d); err != nil || len(d) != 1 {
 		t.Fatalf("directive: %v", err)
 	}
 	if d[0]["Namespace"] != MetricsNamespace || d[0]["Dimensions"] == nil || d[0]["Metrics"] == nil {

@@ -41,7 +41,6 @@ type Handler struct {
 	keys           Authorizer
 	log            *slog.Logger
 	storageTimeout time.Duration
-	metrics        *metrics
 	warm           atomic.Bool
 }
 
@@ -53,7 +52,7 @@ const reserve = 250 * time.Millisecond
 // customers, logs one JSON line per request to log, and gives storage at most
 // storageTimeout per request (less when the invocation has less time left).
 func NewHandler(customers Customers, keys Authorizer, log *slog.Logger, storageTimeout time.Duration) *Handler {
-	return &Handler{customers: customers, keys: keys, log: log, storageTimeout: storageTimeout, metrics: newMetrics()}
+	return &Handler{customers: customers, keys: keys, log: log, storageTimeout: storageTimeout}
 }
 
 // Handle serves one proxy event. It always returns a nil error: API Gateway

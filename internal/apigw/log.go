@@ -13,15 +13,13 @@ import (
 // MetricsNamespace is the CloudWatch namespace of the request metrics.
 const MetricsNamespace = "CDM/CustomerAPI"
 
-// metrics holds the constant part of the CloudWatch Embedded Metric Format
-// directive that rides on each access line, so that request count and latency
-// by status become metrics with no agent and no API call. Status is the only
-// dimension: nothing of a caller or a customer becomes a metric.
-type metrics struct {
-	directive trustedJSON
-}
+// metricsDirective is the constant part of the CloudWatch Embedded Metric
+// Format directive that rides on each access line, so that request count and
+// latency by status become metrics with no agent and no API call. Status is
+// the only dimension: nothing of a caller or a customer becomes a metric.
+var metricsDirective = newMetricsDirective()
 
-func newMetrics() *metrics {
+func newMetricsDirective() trustedJSON {
 	d, err := json.Marshal([]map[string]any{{
 		"Namespace":  MetricsNamespace,
 		"Dimensions": [][]string{{"Status"}},
@@ -33,7 +31,7 @@ func newMetrics() *metrics {
 	if err != nil {
 		panic(err)
 	}
-	return &metrics{directive: trustedJSON(d)}
+	return trustedJSON(d)
 }
 
 // maxLoggedID bounds what a caller-chosen identifier can add to a log line.
@@ -55,7 +53,7 @@ func (h *Handler) logRequest(ctx context.Context, requestID, clientID, ccid, key
 		slog.Bool("cold_start", cold),
 		slog.Group("_aws",
 			slog.Int64("Timestamp", now.UnixMilli()),
-			slog.Any("CloudWatchMetrics", h.metrics.directive),
+			slog.Any("CloudWatchMetrics", metricsDirective),
 		),
 		slog.String("Status", strconv.Itoa(status)),
 		slog.Int("Requests", 1),

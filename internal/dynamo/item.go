@@ -96,7 +96,7 @@ func decodeCustomer(item map[string]types.AttributeValue) (customer.Customer, er
 	switch v := item[attrExt].(type) {
 	case nil, *types.AttributeValueMemberNULL:
 	case *types.AttributeValueMemberM:
-		ext, err := extMap(v.Value, attrExt)
+		ext, err := extMapDepth(v.Value, attrExt, 0)
 		if err != nil {
 			return customer.Customer{}, err
 		}
@@ -214,10 +214,6 @@ func list(item map[string]types.AttributeValue, name string) ([]types.AttributeV
 
 // maxExtDepth bounds recursion; DynamoDB itself allows 32 levels.
 const maxExtDepth = 32
-
-func extMap(m map[string]types.AttributeValue, path string) (customer.Object, error) {
-	return extMapDepth(m, path, 0)
-}
 
 func extMapDepth(m map[string]types.AttributeValue, path string, depth int) (customer.Object, error) {
 	out := make(customer.Object, len(m))
