@@ -21,7 +21,7 @@ import (
 )
 
 // APIKeyHeader is the request header that carries the caller's API key.
-const APIKeyHeader = "xx-relay-api-key"
+const APIKeyHeader = "xx-relay-api-key" // #nosec G101 -- a header name, not a credential
 
 // Customers loads one customer. It returns customer.ErrNotFound when none is
 // stored.

@@ -129,7 +129,7 @@ func (a *Admin) writeBatch(ctx context.Context, batch []types.WriteRequest, o Ba
 		}
 		ceiling := min(o.BaseBackoff<<(attempt-1), 5*time.Second)
 		select {
-		case <-time.After(rand.N(ceiling) + time.Millisecond):
+		case <-time.After(rand.N(ceiling) + time.Millisecond): // #nosec G404 -- backoff jitter, not a secret
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -20,7 +20,7 @@ import (
 // Local table names, used when the environment names none.
 const (
 	DefaultCustomersTable = "cdm-customers"
-	DefaultAPIKeysTable   = "cdm-api-keys"
+	DefaultAPIKeysTable   = "cdm-api-keys" // #nosec G101 -- a table name, not a credential
 )
 
 // ItemReader is the part of the DynamoDB client a Store reads with.

@@ -61,7 +61,7 @@ func Start(target string) (*Proxy, error) {
 	}
 	p := &Proxy{URL: "http://" + ln.Addr().String(), ln: ln}
 	rp := httputil.NewSingleHostReverseProxy(u)
-	p.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.requests.Add(1)
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
@@ -94,7 +94,7 @@ func (p *Proxy) inject(w http.ResponseWriter, r *http.Request, cfg Config) bool 
 			if tcp, ok := conn.(*net.TCPConn); ok {
 				_ = tcp.SetLinger(0)
 			}
-			conn.Close()
+			_ = conn.Close()
 		}
 		return true
 	case ThroughputExceeded:

@@ -11,7 +11,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -32,6 +35,67 @@ type Emulator struct {
 // emulator's own variables added by it). Output of both goes to out when
 // given, else it is kept for Output.
 func Start(rie, bootstrap string, env []string, out io.Writer) (*Emulator, error) {
+	return start(env, out, func(apiAddr, runtimeAddr string) []string {
+		return []string{rie,
+			"--log-level", "error",
+			"--runtime-interface-emulator-address", apiAddr,
+			"--runtime-api-address", runtimeAddr,
+			bootstrap}
+	})
+}
+
+// StartManaged runs rie in its Lambda Managed Instances mode, with
+// concurrency runtime workers sharing one bootstrap process, as Lambda does
+// with AWS_LAMBDA_MAX_CONCURRENCY. That mode runs only
+// /var/runtime/bootstrap, /var/task/bootstrap or /opt/bootstrap, so the
+// emulator runs in a mount namespace of its own where a private /var holds
+// task/bootstrap; the machine's /var is untouched. It needs root (or
+// CAP_SYS_ADMIN) and util-linux's unshare: ErrNeedsRoot says when that is
+// missing.
+func StartManaged(rie, bootstrap string, concurrency int, env []string, out io.Writer) (*Emulator, error) {
+	if os.Geteuid() != 0 {
+		return nil, ErrNeedsRoot
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNeedsRoot, err)
+	}
+	env = Environ(env, "AWS_LAMBDA_MAX_CONCURRENCY="+strconv.Itoa(concurrency))
+	return start(env, out, func(apiAddr, runtimeAddr string) []string {
+		return []string{unshare, "--mount", "--propagation", "private", "--",
+			"sh", "-ec", `mount -t tmpfs -o size=256m,mode=0755 cdm-var /var; mkdir /var/task; cp "$1" /var/task/bootstrap; shift; exec "$@"`,
+			"sh", bootstrap, rie,
+			"--log-level", "error",
+			"--runtime-interface-emulator-address", apiAddr,
+			"--runtime-api-address", runtimeAddr}
+	})
+}
+
+// ErrNeedsRoot means the emulator's Managed Instances mode cannot run here.
+var ErrNeedsRoot = errors.New("the emulator's Managed Instances mode needs root and unshare (util-linux) to give it a private /var/task")
+
+// startAttempts bounds retries when a port picked free was taken before the
+// emulator bound it.
+const startAttempts = 5
+
+func start(env []string, out io.Writer, argv func(apiAddr, runtimeAddr string) []string) (*Emulator, error) {
+	var err error
+	for range startAttempts {
+		var e *Emulator
+		e, err = startOnce(env, out, argv)
+		if err == nil {
+			return e, nil
+		}
+		if !errors.Is(err, errPortTaken) {
+			return nil, err
+		}
+	}
+	return nil, err
+}
+
+var errPortTaken = errors.New("a port picked for the emulator was taken")
+
+func startOnce(env []string, out io.Writer, argv func(apiAddr, runtimeAddr string) []string) (*Emulator, error) {
 	apiPort, err := freePort()
 	if err != nil {
 		return nil, err
@@ -40,11 +104,8 @@ func Start(rie, bootstrap string, env []string, out io.Writer) (*Emulator, error
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(rie,
-		"--log-level", "error",
-		"--runtime-interface-emulator-address", apiPort,
-		"--runtime-api-address", runtimePort,
-		bootstrap)
+	args := argv(apiPort, runtimePort)
+	cmd := exec.Command(args[0], args[1:]...) // #nosec G204 -- the emulator a test built
 	cmd.Env = env
 	e := &Emulator{URL: "http://" + apiPort + "/2015-03-31/functions/function/invocations", cmd: cmd, output: &syncBuffer{}, done: make(chan struct{})}
 	var w io.Writer = e.output
@@ -55,24 +116,28 @@ func Start(rie, bootstrap string, env []string, out io.Writer) (*Emulator, error
 	// The emulator and its function never outlive the process that started them.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start emulator %s: %w", rie, err)
+		return nil, fmt.Errorf("start emulator %s: %w", args[0], err)
 	}
 	go func() { _ = cmd.Wait(); close(e.done) }()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", apiPort, 100*time.Millisecond)
 		if err == nil {
-			c.Close()
+			_ = c.Close()
 			return e, nil
 		}
 		select {
 		case <-e.done:
+			e.Stop()
+			if strings.Contains(e.output.String(), "address already in use") {
+				return nil, errPortTaken
+			}
 			return nil, fmt.Errorf("emulator exited at start: %s", e.output.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			e.Stop()
-			return nil, errors.New("emulator did not listen within 15s")
+			return nil, fmt.Errorf("emulator did not listen within 15s: %s", e.output.String())
 		}
 	}
 }
@@ -101,6 +166,24 @@ func (e *Emulator) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 // Output returns what the emulator and the function have printed so far.
 func (e *Emulator) Output() string { return e.output.String() }
 
+// WaitOutput polls the output until done reports true of it or timeout
+// passes, and returns the output it last saw. Lines reach the output after
+// the invocation's response does, so a test waits for them rather than
+// reading once.
+func (e *Emulator) WaitOutput(timeout time.Duration, done func(output string) bool) (string, bool) {
+	deadline := time.Now().Add(timeout)
+	for {
+		out := e.output.String()
+		if done(out) {
+			return out, true
+		}
+		if time.Now().After(deadline) {
+			return out, false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Stop ends the emulator and its function and waits for them.
 func (e *Emulator) Stop() {
 	e.once.Do(func() {
@@ -121,8 +204,8 @@ func freePort() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	addr := l.Addr().String()
+	return addr, l.Close()
 }
 
 type syncBuffer struct {
