@@ -34,7 +34,7 @@ func serve(ctx context.Context, sio stdio, args []string) error {
 		return err
 	}
 	store := dynamo.NewStore(db, s.CustomersTable, s.APIKeysTable)
-	handler := apigw.NewHandler(store, apikey.NewAuthorizer(store, s.KeyCacheTTL), slog.New(apigw.NewEMFHandler(sio.out, nil)), s.StorageTimeout)
+	handler := apigw.NewHandler(store, apikey.NewAuthorizer(store, s.KeyCacheTTL), slog.New(apigw.NewEMFHandler(sio.out, nil)), s.StorageTimeout, apigw.WithFunctionName(s.FunctionName))
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -37,6 +37,6 @@ func main() {
 	}
 	keys := apikey.NewAuthorizer(store, settings.KeyCacheTTL)
 	log := slog.New(apigw.NewEMFHandler(os.Stdout, nil))
-	handler := apigw.NewHandler(store, keys, log, settings.StorageTimeout)
+	handler := apigw.NewHandler(store, keys, log, settings.StorageTimeout, apigw.WithFunctionName(settings.FunctionName))
 	lambda.Start(handler.Handle)
 }

@@ -41,7 +41,22 @@ type Handler struct {
 	keys           Authorizer
 	log            *slog.Logger
 	storageTimeout time.Duration
+	functionName   string
 	warm           atomic.Bool
+}
+
+// Option changes a Handler's defaults.
+type Option func(*Handler)
+
+// WithFunctionName sets the FunctionName dimension of the request metrics:
+// the name Lambda gives the function, unique to its stack. Without it the
+// dimension is "local".
+func WithFunctionName(name string) Option {
+	return func(h *Handler) {
+		if name != "" {
+			h.functionName = name
+		}
+	}
 }
 
 // reserve is the time kept back from the invocation's deadline so that a
@@ -51,8 +66,12 @@ const reserve = 250 * time.Millisecond
 // NewHandler returns a Handler that authorizes with keys, loads from
 // customers, logs one JSON line per request to log, and gives storage at most
 // storageTimeout per request (less when the invocation has less time left).
-func NewHandler(customers Customers, keys Authorizer, log *slog.Logger, storageTimeout time.Duration) *Handler {
-	return &Handler{customers: customers, keys: keys, log: log, storageTimeout: storageTimeout}
+func NewHandler(customers Customers, keys Authorizer, log *slog.Logger, storageTimeout time.Duration, opts ...Option) *Handler {
+	h := &Handler{customers: customers, keys: keys, log: log, storageTimeout: storageTimeout, functionName: "local"}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
 }
 
 // Handle serves one proxy event. It always returns a nil error: API Gateway

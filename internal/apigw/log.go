@@ -13,16 +13,25 @@ import (
 // MetricsNamespace is the CloudWatch namespace of the request metrics.
 const MetricsNamespace = "CDM/CustomerAPI"
 
+// Metric dimensions. FunctionName tells the stacks in one account and region
+// apart (Lambda's function name is unique there); Status splits by outcome.
+// Nothing of a caller or a customer becomes a dimension.
+const (
+	DimensionFunctionName = "FunctionName"
+	DimensionStatus       = "Status"
+)
+
 // metricsDirective is the constant part of the CloudWatch Embedded Metric
 // Format directive that rides on each access line, so that request count and
-// latency by status become metrics with no agent and no API call. Status is
-// the only dimension: nothing of a caller or a customer becomes a metric.
+// latency become metrics with no agent and no API call: by function and
+// status (what the 500 alarm watches), and by function alone (latency
+// percentiles over all requests).
 var metricsDirective = newMetricsDirective()
 
 func newMetricsDirective() trustedJSON {
 	d, err := json.Marshal([]map[string]any{{
 		"Namespace":  MetricsNamespace,
-		"Dimensions": [][]string{{"Status"}},
+		"Dimensions": [][]string{{DimensionFunctionName, DimensionStatus}, {DimensionFunctionName}},
 		"Metrics": []map[string]string{
 			{"Name": "Requests", "Unit": "Count"},
 			{"Name": "Latency", "Unit": "Milliseconds"},
@@ -55,7 +64,8 @@ func (h *Handler) logRequest(ctx context.Context, requestID, clientID, ccid, key
 			slog.Int64("Timestamp", now.UnixMilli()),
 			slog.Any("CloudWatchMetrics", metricsDirective),
 		),
-		slog.String("Status", strconv.Itoa(status)),
+		slog.String(DimensionFunctionName, h.functionName),
+		slog.String(DimensionStatus, strconv.Itoa(status)),
 		slog.Int("Requests", 1),
 		slog.Float64("Latency", ms),
 	}

@@ -27,6 +27,7 @@ type Settings struct {
 	KeyCacheTTL      time.Duration // API_KEY_CACHE_TTL; 0 disables the cache
 	StorageTimeout   time.Duration // STORAGE_TIMEOUT: all storage calls of one request
 	WarmUp           bool          // DYNAMODB_WARM_UP: open the connection during init
+	FunctionName     string        // AWS_LAMBDA_FUNCTION_NAME, set by Lambda; empty elsewhere
 }
 
 // warmUpByDefault reports whether init should open the DynamoDB connection
@@ -50,6 +51,7 @@ func Read() (Settings, error) {
 		CustomersTable:   or(os.Getenv("CUSTOMERS_TABLE"), dynamo.DefaultCustomersTable),
 		APIKeysTable:     or(os.Getenv("API_KEYS_TABLE"), dynamo.DefaultAPIKeysTable),
 		DynamoDBEndpoint: os.Getenv("DYNAMODB_ENDPOINT"),
+		FunctionName:     os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 		KeyCacheTTL:      DefaultKeyCacheTTL,
 		StorageTimeout:   DefaultStorageTimeout,
 	}

@@ -171,10 +171,54 @@ func problems(tmpl map[string]any) []string {
 			p = append(p, "no output "+out)
 		}
 	}
-	for _, alarm := range []string{"Api5xxRateAlarm", "Function500Alarm", "FunctionThrottlesAlarm"} {
+	for _, alarm := range []string{"Api5xxRateAlarm", "Function500Alarm", "AliasErrorsAlarm", "FunctionThrottlesAlarm"} {
 		want(alarm, Get(Resource(tmpl, alarm), "Type"), "AWS::CloudWatch::Alarm")
 	}
+
+	// Gradual deployment behind an alias, rolled back by our own error alarms.
+	want("alias", Get(props, "AutoPublishAlias"), "live")
+	want("deployment type", Get(props, "DeploymentPreference", "Type"), map[string]any{"Ref": "DeploymentType"})
+	want("rollback alarms", Get(props, "DeploymentPreference", "Alarms"), []any{map[string]any{"Ref": "Function500Alarm"}, map[string]any{"Ref": "AliasErrorsAlarm"}})
+	want("tracing", Get(props, "Tracing"), map[string]any{"Fn::If": []any{"TracingOn", "Active", "PassThrough"}})
+	want("stage tracing", Get(api, "TracingEnabled"), map[string]any{"Fn::If": []any{"TracingOn", true, false}})
+	want("dashboard", Get(Resource(tmpl, "Dashboard"), "Type"), "AWS::CloudWatch::Dashboard")
+	p = append(p, retainedNames(tmpl)...)
 	return p
+}
+
+// retainedNames lists resources that outlive their stack yet carry a name:
+// a stack deployed again under the same name would collide with them.
+func retainedNames(tmpl map[string]any) []string {
+	var p []string
+	for _, name := range ResourceNames(tmpl) {
+		res := Resource(tmpl, name)
+		if Get(res, "DeletionPolicy") != "Retain" && Get(res, "UpdateReplacePolicy") != "Retain" {
+			continue
+		}
+		props, _ := Get(res, "Properties").(map[string]any)
+		for k := range props {
+			if strings.HasSuffix(k, "Name") {
+				p = append(p, fmt.Sprintf("%s is retained and named by %s: a new stack of the same name collides with it", name, k))
+			}
+		}
+	}
+	return p
+}
+
+func TestRetainedResourcesHaveNoReusableNames(t *testing.T) {
+	tmpl := load(t)
+	retained := 0
+	for _, name := range ResourceNames(tmpl) {
+		if Get(Resource(tmpl, name), "DeletionPolicy") == "Retain" {
+			retained++
+		}
+	}
+	if retained < 4 {
+		t.Errorf("%d retained resources; the tables and log groups are kept", retained)
+	}
+	for _, p := range retainedNames(tmpl) {
+		t.Error(p)
+	}
 }
 
 func TestTemplateProperties(t *testing.T) {
@@ -214,6 +258,12 @@ func TestLoosenedTemplatesAreCaught(t *testing.T) {
 		},
 		"no log retention": func(m map[string]any) {
 			delete(Get(Resource(m, "GetCustomerLogGroup"), "Properties").(map[string]any), "RetentionInDays")
+		},
+		"retained log group with a fixed name": func(m map[string]any) {
+			Get(Resource(m, "GetCustomerLogGroup"), "Properties").(map[string]any)["LogGroupName"] = map[string]any{"Fn::Sub": "/aws/lambda/${AWS::StackName}-get-customer"}
+		},
+		"no rollback alarm": func(m map[string]any) {
+			delete(Get(Resource(m, "GetCustomerFunction"), "Properties", "DeploymentPreference").(map[string]any), "Alarms")
 		},
 		"no throttling": func(m map[string]any) {
 			delete(Get(Resource(m, "CustomerApi"), "Properties", "MethodSettings", 0).(map[string]any), "ThrottlingRateLimit")
