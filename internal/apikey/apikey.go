@@ -76,8 +76,19 @@ type Authorizer struct {
 	max    int
 	now    func() time.Time
 
-	mu    sync.Mutex
-	cache map[string]cached
+	mu       sync.Mutex
+	cache    map[string]cached
+	inflight map[string]*keyRead
+}
+
+// keyRead is one read of a key that concurrent requests for the same key
+// share: under Lambda Managed Instances many requests run in one process,
+// and a cold cache must not turn N requests into N identical reads.
+type keyRead struct {
+	done    chan struct{}
+	rec     Record
+	err     error
+	waiters int // requests waiting on it besides its starter; tests read it
 }
 
 type cached struct {
@@ -92,7 +103,7 @@ const maxCachedKeys = 10000
 // NewAuthorizer returns an Authorizer that reads keys through lookup and
 // caches found ones for ttl (zero disables the cache).
 func NewAuthorizer(lookup Lookup, ttl time.Duration) *Authorizer {
-	return &Authorizer{lookup: lookup, ttl: ttl, max: maxCachedKeys, now: time.Now, cache: make(map[string]cached)}
+	return &Authorizer{lookup: lookup, ttl: ttl, max: maxCachedKeys, now: time.Now, cache: make(map[string]cached), inflight: make(map[string]*keyRead)}
 }
 
 // Authorize returns nil when the key whose hash is given may read
@@ -103,19 +114,70 @@ func (a *Authorizer) Authorize(ctx context.Context, hash, clientID string) error
 	rec, ok := a.cached(hash, now)
 	if !ok {
 		var err error
-		rec, err = a.lookup.APIKey(ctx, hash)
+		rec, err = a.read(ctx, hash, now)
 		if errors.Is(err, ErrNotFound) {
 			return ErrUnauthorized
 		}
 		if err != nil {
 			return err
 		}
-		a.remember(hash, rec, now)
 	}
 	if !rec.Allows(clientID, now) {
 		return ErrUnauthorized
 	}
 	return nil
+}
+
+// read looks the key up, sharing a read already in flight for the same hash.
+// A request waits for a shared read only as long as its own context allows,
+// and reads for itself when the shared read ended with its starter's
+// deadline or cancellation rather than an answer. With the cache off
+// (ttl 0) every request reads on its own, so a revocation is seen at once.
+func (a *Authorizer) read(ctx context.Context, hash string, now time.Time) (Record, error) {
+	if a.ttl <= 0 {
+		return a.lookup.APIKey(ctx, hash)
+	}
+	a.mu.Lock()
+	if r, ok := a.inflight[hash]; ok {
+		r.waiters++
+		a.mu.Unlock()
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return Record{}, ctx.Err()
+		}
+		if !isContextError(r.err) {
+			return r.rec, r.err
+		}
+		return a.lookup.APIKey(ctx, hash)
+	}
+	r := &keyRead{done: make(chan struct{})}
+	a.inflight[hash] = r
+	a.mu.Unlock()
+
+	r.rec, r.err = a.lookup.APIKey(ctx, hash)
+	a.mu.Lock()
+	delete(a.inflight, hash)
+	if r.err == nil {
+		a.rememberLocked(hash, r.rec, now)
+	}
+	a.mu.Unlock()
+	close(r.done)
+	return r.rec, r.err
+}
+
+// waiting returns how many requests wait on the read in flight for hash.
+func (a *Authorizer) waiting(hash string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r, ok := a.inflight[hash]; ok {
+		return r.waiters
+	}
+	return 0
+}
+
+func isContextError(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
 func (a *Authorizer) cached(hash string, now time.Time) (Record, bool) {
@@ -131,13 +193,12 @@ func (a *Authorizer) cached(hash string, now time.Time) (Record, bool) {
 	return c.rec, true
 }
 
-func (a *Authorizer) remember(hash string, rec Record, now time.Time) {
+// rememberLocked caches rec; a.mu is held.
+func (a *Authorizer) rememberLocked(hash string, rec Record, now time.Time) {
 	// Only usable keys are worth remembering; a revoked one is read again.
 	if a.ttl <= 0 || rec.Status != StatusActive {
 		return
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	if len(a.cache) >= a.max {
 		for h, c := range a.cache {
 			if !now.Before(c.until) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -105,5 +107,93 @@ func TestGenerate(t *testing.T) {
 			t.Fatal("repeated key")
 		}
 		seen[k] = true
+	}
+}
+
+// blockingLookup counts reads and holds each until release is closed.
+type blockingLookup struct {
+	reads   atomic.Int32
+	started chan struct{}
+	release chan struct{}
+	rec     Record
+}
+
+func (b *blockingLookup) APIKey(ctx context.Context, _ string) (Record, error) {
+	b.reads.Add(1)
+	b.started <- struct{}{}
+	select {
+	case <-b.release:
+		return b.rec, nil
+	case <-ctx.Done():
+		return Record{}, ctx.Err()
+	}
+}
+
+func TestConcurrentMissesShareOneRead(t *testing.T) {
+	b := &blockingLookup{started: make(chan struct{}, 64), release: make(chan struct{}), rec: Record{ClientID: "acme", Status: StatusActive}}
+	a := NewAuthorizer(b, time.Minute)
+	const n = 32
+	errs := make(chan error, n)
+	go func() { errs <- a.Authorize(context.Background(), "h", "acme") }()
+	<-b.started // the first read is in flight
+	var wg sync.WaitGroup
+	for range n - 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- a.Authorize(context.Background(), "h", "acme")
+		}()
+	}
+	// Wait until every caller is waiting on the shared read, then let it answer.
+	deadline := time.Now().Add(5 * time.Second)
+	for a.waiting("h") < n-1 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(b.release)
+	wg.Wait()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := b.reads.Load(); got != 1 {
+		t.Errorf("%d concurrent misses made %d reads, want 1", n, got)
+	}
+}
+
+func TestSharedReadHonoursEachDeadline(t *testing.T) {
+	b := &blockingLookup{started: make(chan struct{}, 8), release: make(chan struct{}), rec: Record{ClientID: "acme", Status: StatusActive}}
+	a := NewAuthorizer(b, time.Minute)
+	go func() { _ = a.Authorize(context.Background(), "h", "acme") }() // slow: never released until the end
+	<-b.started
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := a.Authorize(ctx, "h", "acme")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err %v, want the caller's own deadline", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("a waiting caller was held %v by another request's read", took)
+	}
+	close(b.release)
+}
+
+func TestRevocationWithoutCacheIsSeenAtOnce(t *testing.T) {
+	status := StatusActive
+	var mu sync.Mutex
+	a := NewAuthorizer(lookupFunc(func(string) (Record, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return Record{ClientID: "acme", Status: status}, nil
+	}), 0)
+	if err := a.Authorize(context.Background(), "h", "acme"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	status = StatusRevoked
+	mu.Unlock()
+	if err := a.Authorize(context.Background(), "h", "acme"); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("revoked key with the cache off: %v", err)
 	}
 }

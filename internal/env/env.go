@@ -6,11 +6,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -28,14 +31,20 @@ type Settings struct {
 	StorageTimeout   time.Duration // STORAGE_TIMEOUT: all storage calls of one request
 	WarmUp           bool          // DYNAMODB_WARM_UP: open the connection during init
 	FunctionName     string        // AWS_LAMBDA_FUNCTION_NAME, set by Lambda; empty elsewhere
+	MaxConcurrency   int           // AWS_LAMBDA_MAX_CONCURRENCY, set by Lambda Managed Instances; 1 elsewhere
 }
 
 // warmUpByDefault reports whether init should open the DynamoDB connection
 // when DYNAMODB_WARM_UP does not say: only when init is off the request path
-// (provisioned concurrency). On an on-demand cold start the first request
-// waits for init, and a warm-up read would add a round trip to its wait.
+// (provisioned concurrency, Lambda Managed Instances). On an on-demand cold
+// start the first request waits for init, and a warm-up read would add a
+// round trip to its wait.
 func warmUpByDefault() bool {
-	return os.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "provisioned-concurrency"
+	switch os.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") {
+	case "provisioned-concurrency", "lambda-managed-instances":
+		return true
+	}
+	return false
 }
 
 // Defaults for the durations.
@@ -52,6 +61,7 @@ func Read() (Settings, error) {
 		APIKeysTable:     or(os.Getenv("API_KEYS_TABLE"), dynamo.DefaultAPIKeysTable),
 		DynamoDBEndpoint: os.Getenv("DYNAMODB_ENDPOINT"),
 		FunctionName:     os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
+		MaxConcurrency:   1,
 		KeyCacheTTL:      DefaultKeyCacheTTL,
 		StorageTimeout:   DefaultStorageTimeout,
 	}
@@ -64,6 +74,13 @@ func Read() (Settings, error) {
 		s.WarmUp = false
 	default:
 		return Settings{}, fmt.Errorf("DYNAMODB_WARM_UP=%q: want auto, true or false", v)
+	}
+	if v := os.Getenv("AWS_LAMBDA_MAX_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return Settings{}, fmt.Errorf("AWS_LAMBDA_MAX_CONCURRENCY=%q: want a whole number of at least 1", v)
+		}
+		s.MaxConcurrency = n
 	}
 	for _, d := range []struct {
 		name string
@@ -93,6 +110,9 @@ func or(v, def string) string {
 	return v
 }
 
+// defaultIdleConnsPerHost is the SDK's own default.
+const defaultIdleConnsPerHost = 10
+
 // Retries: a few quick attempts with jittered exponential backoff, so that a
 // throttled or failing read is retried within the request's deadline.
 const (
@@ -105,7 +125,17 @@ const (
 // environment it signs with placeholder credentials, which a local DynamoDB
 // accepts, and defaults the region to us-east-1.
 func DynamoDB(ctx context.Context, s Settings) (*dynamodb.Client, error) {
+	// One client serves every concurrent request of the process; keep a
+	// connection per request in flight (each makes its reads one after the
+	// other), or a burst closes the connections it does not keep and the
+	// next burst pays for new ones.
+	idle := max(s.MaxConcurrency, defaultIdleConnsPerHost)
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConnsPerHost = idle
+		tr.MaxIdleConns = max(tr.MaxIdleConns, idle)
+	})
 	opts := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(httpClient),
 		config.WithLogger(sdkLogger()),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {

@@ -109,13 +109,13 @@ func (r *Resolver) function(name string, arg any) (any, error) {
 	case "Ref":
 		s, ok := arg.(string)
 		if !ok {
-			return nil, fmt.Errorf("Ref of %v", arg)
+			return nil, fmt.Errorf("template: Ref of %v", arg)
 		}
 		return r.ref(s)
 	case "Fn::GetAtt":
 		l, ok := arg.([]any)
 		if !ok || len(l) < 2 {
-			return nil, fmt.Errorf("Fn::GetAtt %v", arg)
+			return nil, fmt.Errorf("template: Fn::GetAtt %v", arg)
 		}
 		parts := make([]string, len(l))
 		for i, e := range l {
@@ -127,7 +127,7 @@ func (r *Resolver) function(name string, arg any) (any, error) {
 	case "Fn::If":
 		l, ok := arg.([]any)
 		if !ok || len(l) != 3 {
-			return nil, fmt.Errorf("Fn::If %v", arg)
+			return nil, fmt.Errorf("template: Fn::If %v", arg)
 		}
 		c, err := r.Condition(fmt.Sprint(l[0]))
 		if err != nil {
@@ -140,7 +140,7 @@ func (r *Resolver) function(name string, arg any) (any, error) {
 	case "Fn::Join":
 		l, ok := arg.([]any)
 		if !ok || len(l) != 2 {
-			return nil, fmt.Errorf("Fn::Join %v", arg)
+			return nil, fmt.Errorf("template: Fn::Join %v", arg)
 		}
 		items, err := r.resolve(l[1])
 		if err != nil {
@@ -188,7 +188,7 @@ func (r *Resolver) ref(name string) (any, error) {
 	}
 	res := Resource(r.tmpl, name)
 	if res == nil {
-		return nil, fmt.Errorf("Ref to unknown %s", name)
+		return nil, fmt.Errorf("template: Ref to unknown %s", name)
 	}
 	if Get(res, "Type") == "AWS::Serverless::Function" {
 		if fn := Get(res, "Properties", "FunctionName"); fn != nil {
@@ -200,7 +200,7 @@ func (r *Resolver) ref(name string) (any, error) {
 
 func (r *Resolver) getAtt(resource, attr string) (any, error) {
 	if Resource(r.tmpl, resource) == nil {
-		return nil, fmt.Errorf("GetAtt of unknown %s", resource)
+		return nil, fmt.Errorf("template: GetAtt of unknown %s", resource)
 	}
 	physical, err := r.ref(resource)
 	if err != nil {
@@ -224,7 +224,7 @@ func (r *Resolver) sub(arg any) (any, error) {
 		text = x
 	case []any:
 		if len(x) != 2 {
-			return nil, fmt.Errorf("Fn::Sub %v", arg)
+			return nil, fmt.Errorf("template: Fn::Sub %v", arg)
 		}
 		text = fmt.Sprint(x[0])
 		m, _ := x[1].(map[string]any)
@@ -236,7 +236,7 @@ func (r *Resolver) sub(arg any) (any, error) {
 			vars[k] = v
 		}
 	default:
-		return nil, fmt.Errorf("Fn::Sub %v", arg)
+		return nil, fmt.Errorf("template: Fn::Sub %v", arg)
 	}
 	var firstErr error
 	out := subVar.ReplaceAllStringFunc(text, func(m string) string {
@@ -281,7 +281,7 @@ func (r *Resolver) condition(c any) (bool, error) {
 			return r.Condition(fmt.Sprint(arg))
 		case "Fn::Equals":
 			if len(l) != 2 {
-				return false, fmt.Errorf("Fn::Equals %v", arg)
+				return false, fmt.Errorf("template: Fn::Equals %v", arg)
 			}
 			a, err := r.String(l[0])
 			if err != nil {
@@ -291,7 +291,7 @@ func (r *Resolver) condition(c any) (bool, error) {
 			return a == b, err
 		case "Fn::Not":
 			if len(l) != 1 {
-				return false, fmt.Errorf("Fn::Not %v", arg)
+				return false, fmt.Errorf("template: Fn::Not %v", arg)
 			}
 			v, err := r.condition(l[0])
 			return !v, err
