@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +44,7 @@ var (
 	rssN       = flag.Int("rss-requests", 1000, "requests before reading peak RSS")
 	importN    = flag.Int("import", 10000, "customers per import run")
 	out        = flag.String("out", "bench/results/latest.md", "where to write the table")
+	onlyFlag   = flag.String("only", "", "comma-separated steps to run (warm, nonio, cold, rss, concurrency, package, import); all when empty")
 )
 
 type row struct{ what, value, budget, verdict string }
@@ -71,7 +73,53 @@ func main() {
 	}
 }
 
+// setup is what every step shares: a local DynamoDB with the bench items
+// and key, a client of it, and the built bootstraps.
+type setup struct {
+	ctx       context.Context
+	settings  env.Settings
+	db        *dynamodb.Client
+	items     []benchItem
+	endpoint  string
+	bootstrap string // this machine's architecture
+	hello     string
+	rie       string
+	tmp       string
+	fnEnv     []string
+	event     []byte
+}
+
+type benchItem struct {
+	name string
+	c    customer.Customer
+}
+
+// step is one measurement; -only runs the named ones.
+type step struct {
+	name string
+	run  func(*setup) error
+}
+
+var steps = []step{
+	{"warm", stepWarm},
+	{"nonio", stepNonIO},
+	{"cold", stepCold},
+	{"rss", stepRSS},
+	{"concurrency", stepConcurrency},
+	{"package", stepPackage},
+	{"import", stepImport},
+}
+
 func run() error {
+	only := map[string]bool{}
+	if *onlyFlag != "" {
+		for _, name := range strings.Split(*onlyFlag, ",") {
+			if !slices.ContainsFunc(steps, func(s step) bool { return s.name == name }) {
+				return fmt.Errorf("-only %s: no such step", name)
+			}
+			only[name] = true
+		}
+	}
 	root, err := dynalite.RepoRoot()
 	if err != nil {
 		return err
@@ -84,42 +132,70 @@ func run() error {
 		return err
 	}
 	defer srv.Stop()
-	ctx := context.Background()
+	su := &setup{ctx: context.Background(), endpoint: srv.Endpoint}
 	for _, kv := range []string{"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "AWS_EC2_METADATA_DISABLED=true"} {
 		k, v, _ := strings.Cut(kv, "=")
 		if err := os.Setenv(k, v); err != nil {
 			return err
 		}
 	}
-	settings := env.Settings{CustomersTable: "bench-customers", APIKeysTable: "bench-keys", DynamoDBEndpoint: srv.Endpoint}
-	db, err := env.DynamoDB(ctx, settings)
-	if err != nil {
+	su.settings = env.Settings{CustomersTable: "bench-customers", APIKeysTable: "bench-keys", DynamoDBEndpoint: srv.Endpoint}
+	if su.db, err = env.DynamoDB(su.ctx, su.settings); err != nil {
 		return err
 	}
-	for _, d := range []dynamo.TableDef{dynamo.CustomersTableDef(settings.CustomersTable), dynamo.APIKeysTableDef(settings.APIKeysTable)} {
-		if _, err := dynamo.EnsureTable(ctx, db, d); err != nil {
+	for _, d := range []dynamo.TableDef{dynamo.CustomersTableDef(su.settings.CustomersTable), dynamo.APIKeysTableDef(su.settings.APIKeysTable)} {
+		if _, err := dynamo.EnsureTable(su.ctx, su.db, d); err != nil {
 			return err
 		}
 	}
-	admin := dynamo.NewAdmin(db, settings.CustomersTable, settings.APIKeysTable)
-	items := []struct {
-		name string
-		c    customer.Customer
-	}{{"example", bench.ExampleCustomer()}, {"large", bench.LargeCustomer()}}
-	for _, it := range items {
-		if err := admin.PutCustomer(ctx, bench.Client, it.c); err != nil {
+	admin := dynamo.NewAdmin(su.db, su.settings.CustomersTable, su.settings.APIKeysTable)
+	su.items = []benchItem{{"example", bench.ExampleCustomer()}, {"large", bench.LargeCustomer()}}
+	for _, it := range su.items {
+		if err := admin.PutCustomer(su.ctx, bench.Client, it.c); err != nil {
 			return err
 		}
 	}
-	if err := admin.PutAPIKey(ctx, apikey.Record{Hash: apikey.Hash(bench.Key), ClientID: bench.Client, Status: apikey.StatusActive, CreatedAt: time.Now()}); err != nil {
+	if err := admin.PutAPIKey(su.ctx, apikey.Record{Hash: apikey.Hash(bench.Key), ClientID: bench.Client, Status: apikey.StatusActive, CreatedAt: time.Now()}); err != nil {
 		return err
 	}
+	if su.tmp, err = os.MkdirTemp("", "lambdabench"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(su.tmp)
+	fmt.Fprintln(os.Stderr, "building bootstrap, hello-world bootstrap and emulator")
+	su.bootstrap, su.hello, su.rie = filepath.Join(su.tmp, "bootstrap"), filepath.Join(su.tmp, "hello"), filepath.Join(su.tmp, "aws-lambda-rie")
+	for _, b := range []struct{ out, pkg, goarch string }{
+		{su.bootstrap, "./functions/get-customer", runtime.GOARCH},
+		{su.hello, "./bench/hello", runtime.GOARCH},
+	} {
+		if err := lambdaBuild(b.out, b.pkg, b.goarch); err != nil {
+			return err
+		}
+	}
+	if err := goCmd("build", "-o", su.rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"); err != nil {
+		return err
+	}
+	su.fnEnv = lambdarun.Environ(os.Environ(), "DYNAMODB_ENDPOINT="+srv.Endpoint, "CUSTOMERS_TABLE="+su.settings.CustomersTable, "API_KEYS_TABLE="+su.settings.APIKeysTable)
+	su.event, _ = json.Marshal(bench.Event(bench.ExampleCustomer()))
 
-	fmt.Fprintln(os.Stderr, "1. warm requests against the local DynamoDB")
-	store := dynamo.NewStore(db, settings.CustomersTable, settings.APIKeysTable)
+	for i, st := range steps {
+		if len(only) > 0 && !only[st.name] {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "%d. %s\n", i+1, st.name)
+		if err := st.run(su); err != nil {
+			return fmt.Errorf("%s: %w", st.name, err)
+		}
+	}
+	// A partial run prints its rows but leaves the full table as it was.
+	return write(len(only) == 0)
+}
+
+func stepWarm(su *setup) error {
+	store := dynamo.NewStore(su.db, su.settings.CustomersTable, su.settings.APIKeysTable)
 	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Hour), slog.New(apigw.NewEMFHandler(io.Discard, nil)), 2*time.Second)
-	for _, it := range items {
-		hp50, hp99, bp50, bp99, err := warm(ctx, h, db, settings.CustomersTable, it.c)
+	for _, it := range su.items {
+		hp50, hp99, bp50, bp99, err := warm(su.ctx, h, su.db, su.settings.CustomersTable, it.c)
 		if err != nil {
 			return err
 		}
@@ -135,10 +211,12 @@ func run() error {
 		}
 		report(fmt.Sprintf("handler / GetItem, p50 (%s item)", it.name), fmt.Sprintf("%.3f", ratio), budget, ok)
 	}
+	return nil
+}
 
-	fmt.Fprintln(os.Stderr, "2. non-I/O cost per request (testing.Benchmark, median of 5)")
+func stepNonIO(su *setup) error {
 	var exampleNs float64
-	for _, it := range items {
+	for _, it := range su.items {
 		ns, allocs, err := nonIO(it.c)
 		if err != nil {
 			return err
@@ -153,36 +231,17 @@ func run() error {
 			report("  large / example non-I/O cost, measured", fmt.Sprintf("%.1f×", ns/exampleNs), "", nil)
 		}
 	}
+	return nil
+}
 
-	tmp, err := os.MkdirTemp("", "lambdabench")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	fmt.Fprintln(os.Stderr, "building bootstrap, hello-world bootstrap and emulator")
-	bootstrap, hello, rie := filepath.Join(tmp, "bootstrap"), filepath.Join(tmp, "hello"), filepath.Join(tmp, "aws-lambda-rie")
-	for _, b := range []struct{ out, pkg, goarch string }{
-		{bootstrap, "./functions/get-customer", runtime.GOARCH},
-		{hello, "./bench/hello", runtime.GOARCH},
-	} {
-		if err := lambdaBuild(b.out, b.pkg, b.goarch); err != nil {
-			return err
-		}
-	}
-	if err := goCmd("build", "-o", rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"); err != nil {
-		return err
-	}
-	fnEnv := lambdarun.Environ(os.Environ(), "DYNAMODB_ENDPOINT="+srv.Endpoint, "CUSTOMERS_TABLE="+settings.CustomersTable, "API_KEYS_TABLE="+settings.APIKeysTable)
-	event, _ := json.Marshal(bench.Event(bench.ExampleCustomer()))
-
-	fmt.Fprintln(os.Stderr, "3. cold starts")
+func stepCold(su *setup) error {
 	var ours, base []time.Duration
 	for range *coldStarts {
 		for _, b := range []struct {
 			bin string
 			dst *[]time.Duration
-		}{{bootstrap, &ours}, {hello, &base}} {
-			d, err := coldUnderEmulator(rie, b.bin, fnEnv, event)
+		}{{su.bootstrap, &ours}, {su.hello, &base}} {
+			d, err := coldUnderEmulator(su.rie, b.bin, su.fnEnv, su.event)
 			if err != nil {
 				return err
 			}
@@ -196,7 +255,7 @@ func run() error {
 
 	var helloDirect []time.Duration
 	for range *coldStarts {
-		start, _, _, _, err := coldDirect(hello, fnEnv, event)
+		start, _, _, _, err := coldDirect(su.hello, su.fnEnv, su.event)
 		if err != nil {
 			return err
 		}
@@ -206,7 +265,7 @@ func run() error {
 	for _, warmUp := range []string{"false", "true"} {
 		var direct, inits, first, warmDirect []time.Duration
 		for range *coldStarts {
-			start, init, f, w, err := coldDirect(bootstrap, lambdarun.Environ(fnEnv, "DYNAMODB_WARM_UP="+warmUp), event)
+			start, init, f, w, err := coldDirect(su.bootstrap, lambdarun.Environ(su.fnEnv, "DYNAMODB_WARM_UP="+warmUp), su.event)
 			if err != nil {
 				return err
 			}
@@ -222,16 +281,39 @@ func run() error {
 		report("  of which init, exec → first event ("+label+")", ms(median(inits)), "", nil)
 		report("  first request after init vs warm request ("+label+")", fmt.Sprintf("%v vs %v", us(median(first)), us(median(warmDirect))), "", nil)
 	}
+	return nil
+}
 
-	fmt.Fprintln(os.Stderr, "4. peak RSS")
-	rss, err := peakRSS(bootstrap, fnEnv, event, *rssN)
+func stepRSS(su *setup) error {
+	rss, err := peakRSS(su.bootstrap, su.fnEnv, su.event, *rssN)
 	if err != nil {
 		return err
 	}
 	report(fmt.Sprintf("peak RSS (VmHWM) after %d requests", *rssN), fmt.Sprintf("%.1f MB", float64(rss)/1e6), "≤ 24 MB", check(rss <= 24e6))
+	return nil
+}
 
-	fmt.Fprintln(os.Stderr, "5. deployment package")
-	arm := filepath.Join(tmp, "arm64", "bootstrap")
+func stepConcurrency(su *setup) error {
+	for _, n := range []int{1, 4, 16} {
+		r, err := concurrent(su.ctx, su.bootstrap, su.fnEnv, su.event, su.settings, n)
+		if err != nil {
+			return err
+		}
+		ratio := r.fnRate / r.getRate
+		report(fmt.Sprintf("N=%d: bootstrap req/s, p50 / p99", n), fmt.Sprintf("%.0f req/s, %v / %v", r.fnRate, us(r.p50), us(r.p99)), "", nil)
+		report(fmt.Sprintf("N=%d: bare GetItem req/s, p50 / p99", n), fmt.Sprintf("%.0f req/s, %v / %v", r.getRate, us(r.getP50), us(r.getP99)), "", nil)
+		if n == 16 {
+			report("N=16: bootstrap / GetItem throughput", fmt.Sprintf("%.2f", ratio), "≥ 0.9", check(ratio >= 0.9))
+			report("N=16: peak RSS (VmHWM)", fmt.Sprintf("%.1f MB", float64(r.rss)/1e6), "", nil)
+		} else {
+			report(fmt.Sprintf("N=%d: bootstrap / GetItem throughput", n), fmt.Sprintf("%.2f", ratio), "", nil)
+		}
+	}
+	return nil
+}
+
+func stepPackage(su *setup) error {
+	arm := filepath.Join(su.tmp, "arm64", "bootstrap")
 	if err := lambdaBuild(arm, "./functions/get-customer", "arm64"); err != nil {
 		return err
 	}
@@ -240,11 +322,13 @@ func run() error {
 		return err
 	}
 	report("arm64 bootstrap size, zipped", fmt.Sprintf("%.2f MB, %.2f MB", float64(size)/1e6, float64(zipped)/1e6), "≤ 10 MB, ≤ 4 MB", check(size <= 10e6 && zipped <= 4e6))
+	return nil
+}
 
-	fmt.Fprintln(os.Stderr, "6. import throughput")
+func stepImport(su *setup) error {
 	var rates []float64
 	for i := range 3 {
-		rate, err := importRate(ctx, db, fmt.Sprintf("bench-import-%d", i), *importN)
+		rate, err := importRate(su.ctx, su.db, fmt.Sprintf("bench-import-%d", i), *importN)
 		if err != nil {
 			return err
 		}
@@ -252,8 +336,7 @@ func run() error {
 	}
 	slices.Sort(rates)
 	report(fmt.Sprintf("import of %d customers (BatchWriteItem), median of 3", *importN), fmt.Sprintf("%.0f records/s", rates[1]), "", nil)
-
-	return write()
+	return nil
 }
 
 func warm(ctx context.Context, h *apigw.Handler, db *dynamodb.Client, table string, c customer.Customer) (hp50, hp99, bp50, bp99 time.Duration, err error) {
@@ -391,17 +474,7 @@ func peakRSS(bin string, fnEnv []string, event []byte, n int) (int64, error) {
 			return 0, fmt.Errorf("invocation failed: %s", r.Payload)
 		}
 	}
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb * 1024, err
-		}
-	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", cmd.Process.Pid)
+	return vmHWM(cmd.Process.Pid)
 }
 
 // runtimeAPICommand returns a Runtime API of its own (so that no event is
@@ -414,6 +487,132 @@ func runtimeAPICommand(bin string, fnEnv []string) (*bench.RuntimeAPI, *exec.Cmd
 	cmd := exec.Command(bin)
 	cmd.Env = lambdarun.Environ(fnEnv, "AWS_LAMBDA_RUNTIME_API="+api.Addr, "AWS_LAMBDA_FUNCTION_NAME=bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128")
 	return api, cmd, nil
+}
+
+// concurrentResult compares one bootstrap serving n requests at once with n
+// bare GetItem callers, against the same local DynamoDB.
+type concurrentResult struct {
+	fnRate, getRate float64
+	p50, p99        time.Duration // time in the function, per request
+	getP50, getP99  time.Duration
+	rss             int64
+}
+
+// concurrentRounds alternate the two sides, so that both see the same machine.
+const (
+	concurrentRounds   = 5
+	concurrentRequests = 2000
+)
+
+func concurrent(ctx context.Context, bin string, fnEnv []string, event []byte, s env.Settings, n int) (concurrentResult, error) {
+	var res concurrentResult
+	api, cmd, err := runtimeAPICommand(bin, lambdarun.Environ(fnEnv,
+		"AWS_LAMBDA_MAX_CONCURRENCY="+strconv.Itoa(n), "AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances"))
+	if err != nil {
+		return res, err
+	}
+	defer api.Close()
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return res, err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	s.MaxConcurrency = n
+	db, err := env.DynamoDB(ctx, s)
+	if err != nil {
+		return res, err
+	}
+	in := &dynamodb.GetItemInput{TableName: aws.String(s.CustomersTable), Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: dynamo.CustomerKey(bench.Client, *bench.ExampleCustomer().CCID)}}}
+
+	// run sends total requests from n callers and returns the rate and each
+	// request's latency.
+	run := func(total int, one func() (time.Duration, error)) (float64, []time.Duration, error) {
+		next := make(chan struct{}, total)
+		for range total {
+			next <- struct{}{}
+		}
+		close(next)
+		lat := make([][]time.Duration, n)
+		errs := make(chan error, n)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range next {
+					d, err := one()
+					if err != nil {
+						errs <- err
+						return
+					}
+					lat[i] = append(lat[i], d)
+				}
+			}()
+		}
+		wg.Wait()
+		took := time.Since(start)
+		close(errs)
+		if err := <-errs; err != nil {
+			return 0, nil, err
+		}
+		all := slices.Concat(lat...)
+		return float64(total) / took.Seconds(), all, nil
+	}
+	invoke := func() (time.Duration, error) {
+		r, ok := api.Invoke(event, 20*time.Second)
+		if !ok || bench.StatusOf(r.Payload) != 200 {
+			return 0, fmt.Errorf("N=%d: invocation failed: %s", n, r.Payload)
+		}
+		return r.Done.Sub(r.Handed), nil
+	}
+	getItem := func() (time.Duration, error) {
+		start := time.Now()
+		_, err := db.GetItem(ctx, in)
+		return time.Since(start), err
+	}
+	// Warm both: connections, caches, the key read.
+	if _, _, err := run(200, invoke); err != nil {
+		return res, err
+	}
+	if _, _, err := run(200, getItem); err != nil {
+		return res, err
+	}
+	var fnRates, getRates []float64
+	var fnLat, getLat []time.Duration
+	for range concurrentRounds {
+		rate, lat, err := run(concurrentRequests, invoke)
+		if err != nil {
+			return res, err
+		}
+		fnRates, fnLat = append(fnRates, rate), append(fnLat, lat...)
+		rate, lat, err = run(concurrentRequests, getItem)
+		if err != nil {
+			return res, err
+		}
+		getRates, getLat = append(getRates, rate), append(getLat, lat...)
+	}
+	slices.Sort(fnRates)
+	slices.Sort(getRates)
+	res.fnRate, res.getRate = fnRates[len(fnRates)/2], getRates[len(getRates)/2]
+	res.p50, res.p99 = pct(fnLat, 50), pct(fnLat, 99)
+	res.getP50, res.getP99 = pct(getLat, 50), pct(getLat, 99)
+	res.rss, err = vmHWM(cmd.Process.Pid)
+	return res, err
+}
+
+func vmHWM(pid int) (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)) // #nosec G304 -- /proc of a process this program started
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
 }
 
 func sizes(path string) (int64, int64, error) {
@@ -480,7 +679,7 @@ func median(ds []time.Duration) time.Duration { return pct(ds, 50) }
 func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d.Nanoseconds())/1e3) }
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Nanoseconds())/1e6) }
 
-func write() error {
+func write(save bool) error {
 	var b strings.Builder
 	host, _ := os.Hostname()
 	_ = host
@@ -491,6 +690,9 @@ func write() error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.what, r.value, r.budget, r.verdict)
 	}
 	fmt.Print(b.String())
+	if !save {
+		return nil
+	}
 	if err := os.MkdirAll(filepath.Dir(*out), 0o750); err != nil {
 		return err
 	}
