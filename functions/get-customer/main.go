@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -38,5 +39,12 @@ func main() {
 	keys := apikey.NewAuthorizer(store, settings.KeyCacheTTL)
 	log := slog.New(apigw.NewEMFHandler(os.Stdout, nil))
 	handler := apigw.NewHandler(store, keys, log, settings.StorageTimeout, apigw.WithFunctionName(settings.FunctionName))
+	// aws-lambda-go's Runtime API client clones http.DefaultTransport when it
+	// starts, and its default of two idle connections per host would make
+	// most of the concurrent invocations under Managed Instances open a new
+	// connection for each /next and each response.
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, 2*settings.MaxConcurrency)
+	}
 	lambda.Start(handler.Handle)
 }
