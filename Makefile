@@ -5,7 +5,7 @@
 #   make build    the SAM build (arm64 bootstrap) into .aws-sam/build
 #   make deploy   sam build && sam deploy (needs the SAM CLI)
 #   make bench    benchmarks; make fuzz   fuzz targets
-#   make lint     gofmt, go vet, staticcheck, gosec, cfn-lint
+#   make lint     gofmt, go vet, staticcheck, gosec, actionlint, cfn-lint
 #   make vuln     govulncheck over the source and the arm64 bootstrap, offline
 
 # Every go command here, sam build's included, uses this toolchain; the go
@@ -75,6 +75,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	$(GO) tool gosec -quiet -fmt text ./...
+	$(GO) tool -modfile=tools/actionlint/go.mod actionlint
 	@if command -v cfn-lint >/dev/null 2>&1; then \
 		echo "cfn-lint --include-checks I -- template.yaml"; cfn-lint --include-checks I -- template.yaml; \
 	elif [ "$$CI" = true ]; then \

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"net"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -118,7 +115,7 @@ func TestFailingKeyReadNeverLetsARequestThrough(t *testing.T) {
 }
 
 func TestUnreachableDynamoDB(t *testing.T) {
-	addr := refusingAddr(t)
+	addr := testenv.RefusingAddr(t)
 	store := dynamo.NewStore(testenv.Client(t, "http://"+addr), "c", "k")
 	var log bytes.Buffer
 	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(apigw.NewEMFHandler(&log, nil)), faultStorageTimeout)
@@ -129,24 +126,4 @@ func TestUnreachableDynamoDB(t *testing.T) {
 	if strings.Contains(body, addr) {
 		t.Errorf("storage address reached the caller: %s", body)
 	}
-}
-
-// refusingAddr returns a loopback address that refuses connections: a socket
-// bound to it that never listens, so no other process can take the port
-// while the test runs.
-func refusingAddr(t *testing.T) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }

@@ -562,7 +562,7 @@ func concurrent(ctx context.Context, bin string, fnEnv []string, event []byte, s
 	invoke := func() (time.Duration, error) {
 		r, ok := api.Invoke(event, 20*time.Second)
 		if !ok || bench.StatusOf(r.Payload) != 200 {
-			return 0, fmt.Errorf("N=%d: invocation failed: %s", n, r.Payload)
+			return 0, fmt.Errorf("invocation failed at N=%d: %s", n, r.Payload)
 		}
 		return r.Done.Sub(r.Handed), nil
 	}
