@@ -54,8 +54,13 @@ build:
 	$(MAKE) build-GetCustomerFunction ARTIFACTS_DIR=$(CURDIR)/.aws-sam/build/GetCustomerFunction
 	@ls -l .aws-sam/build/GetCustomerFunction/bootstrap
 
-deploy:
-	sam build && sam deploy $(if $(CONFIG_ENV),--config-env $(CONFIG_ENV))
+# CONFIG_ENV=managed deploys the stack on Lambda Managed Instances, from the
+# template cdmctl derives from template.yaml.
+deploy: $(if $(filter managed,$(CONFIG_ENV)),template.managed-instances.yaml)
+	sam build $(if $(CONFIG_ENV),--config-env $(CONFIG_ENV)) && sam deploy $(if $(CONFIG_ENV),--config-env $(CONFIG_ENV))
+
+template.managed-instances.yaml: template.yaml FORCE
+	$(GO) run ./cmd/cdmctl template managed-instances > $@
 
 # Go benchmarks (ns/op, allocs/op, records/s), then the side-by-side table
 # that the README shows (written to bench/results/latest.md).

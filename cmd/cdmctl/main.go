@@ -28,6 +28,7 @@ commands:
   get --client ID CCID                              print a customer as the API returns it
   invoke --event FILE [--bootstrap bin/bootstrap]   run the function under the Lambda emulator
   smoke --url BASE --key KEY --client ID --ccid CCID check a deployed stage against the contract
+  template managed-instances [--template FILE]      print the template of a stack on Lambda Managed Instances
 
 Every command reads CUSTOMERS_TABLE, API_KEYS_TABLE, DYNAMODB_ENDPOINT and the
 AWS SDK's default credential chain; --customers-table and --keys-table override
@@ -91,6 +92,8 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 		return invoke(ctx, sio, rest)
 	case "smoke ":
 		return smoke(ctx, sio, rest)
+	case "template ":
+		return template(ctx, sio, rest)
 	}
 	fmt.Fprint(errOut, usage)
 	return fmt.Errorf("%w: unknown command %q", errUsage, (cmd + " " + sub))

@@ -160,3 +160,15 @@ func TestSmokeUsage(t *testing.T) {
 		t.Errorf("unreachable stage: %v\n%s", err, out)
 	}
 }
+
+func TestTemplateManagedInstances(t *testing.T) {
+	out, _, err := cdmctl(t, "", "template", "managed-instances", "--template", "../../template.yaml")
+	if err != nil || !strings.Contains(out, "CapacityProviderConfig:") || !strings.Contains(out, "MemorySize: 2048") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, args := range [][]string{{"template"}, {"template", "other"}, {"template", "managed-instances", "extra"}} {
+		if _, _, err := cdmctl(t, "", args...); !errors.Is(err, errUsage) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -60,26 +62,102 @@ func TestTemplateMatchesSAMSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Round-trip through JSON so that numbers and maps have the types the
-	// validator expects.
-	raw, err := json.Marshal(load(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.Validate(inst); err != nil {
+	if err := validateAgainst(schema, load(t)); err != nil {
 		t.Fatalf("template.yaml does not match the SAM schema:\n%v", err)
 	}
 	// The schema must be able to fail: a function with a misspelt property.
 	bad := load(t)
 	Resource(bad, "GetCustomerFunction")["Properties"].(map[string]any)["Runtim"] = "go1.x"
-	raw, _ = json.Marshal(bad)
-	inst, _ = jsonschema.UnmarshalJSON(strings.NewReader(string(raw)))
-	if schema.Validate(inst) == nil {
+	if validateAgainst(schema, bad) == nil {
 		t.Error("the schema accepted a misspelt function property")
+	}
+	derived := managedInstances(t)
+	if err := validateAgainst(schema, derived); err != nil {
+		t.Fatalf("the Managed Instances template does not match the SAM schema:\n%v", err)
+	}
+}
+
+// validateAgainst round-trips tmpl through JSON, so that numbers and maps
+// have the types the validator expects, and validates it.
+func validateAgainst(schema *jsonschema.Schema, tmpl map[string]any) error {
+	raw, err := json.Marshal(tmpl)
+	if err != nil {
+		return err
+	}
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(raw)))
+	if err != nil {
+		return err
+	}
+	return schema.Validate(inst)
+}
+
+func managedInstances(t *testing.T) map[string]any {
+	t.Helper()
+	src, err := os.ReadFile(templatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := ManagedInstances(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := Parse(out)
+	if err != nil {
+		t.Fatalf("derived template: %v", err)
+	}
+	return tmpl
+}
+
+// TestManagedInstancesTemplate: the derived template is template.yaml with
+// exactly the Managed Instances edits, and cfn-lint (what sam validate
+// --lint runs) finds nothing in it.
+func TestManagedInstancesTemplate(t *testing.T) {
+	got := managedInstances(t)
+	want := load(t)
+	params := want["Parameters"].(map[string]any)
+	delete(params, "ProvisionedConcurrency")
+	delete(want["Conditions"].(map[string]any), "HasProvisionedConcurrency")
+	props := Get(Resource(want, "GetCustomerFunction"), "Properties").(map[string]any)
+	delete(props, "ProvisionedConcurrencyConfig")
+	props["MemorySize"] = float64(2048)
+	props["CapacityProviderConfig"] = map[string]any{
+		"Arn":                                   map[string]any{"Ref": "CapacityProviderArn"},
+		"PerExecutionEnvironmentMaxConcurrency": map[string]any{"Ref": "PerExecutionEnvironmentMaxConcurrency"},
+		"ExecutionEnvironmentMemoryGiBPerVCpu":  float64(2),
+	}
+	for _, p := range []string{"CapacityProviderArn", "PerExecutionEnvironmentMaxConcurrency"} {
+		if Get(got, "Parameters", p) == nil {
+			t.Fatalf("no parameter %s", p)
+		}
+		params[p] = Get(got, "Parameters", p)
+	}
+	// Folded scalars are written on one line; the text is the same.
+	want["Description"] = strings.Join(strings.Fields(want["Description"].(string)), " ")
+	got["Description"] = strings.Join(strings.Fields(got["Description"].(string)), " ")
+	if !reflect.DeepEqual(got, want) {
+		for _, name := range ResourceNames(want) {
+			if !reflect.DeepEqual(Resource(got, name), Resource(want, name)) {
+				t.Errorf("resource %s differs:\n got %v\nwant %v", name, Resource(got, name), Resource(want, name))
+			}
+		}
+		t.Fatal("the Managed Instances template differs from template.yaml beyond its edits")
+	}
+
+	cfnLint, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("cfn-lint is not installed; CI requires it (pip install cfn-lint)")
+		}
+		t.Skip("SKIPPED the cfn-lint half: cfn-lint is not installed (pip install cfn-lint)")
+	}
+	src, _ := os.ReadFile(templatePath)
+	derived, _ := ManagedInstances(src)
+	path := filepath.Join(t.TempDir(), "template.yaml")
+	if err := os.WriteFile(path, derived, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(cfnLint, "--include-checks", "I", "--", path).CombinedOutput(); err != nil { // #nosec G204 -- cfn-lint on a file this test wrote
+		t.Errorf("cfn-lint on the Managed Instances template: %v\n%s", err, out)
 	}
 }
 
