@@ -15,6 +15,7 @@ import (
 	"github.com/cdm/customer-api/internal/faultproxy"
 	"github.com/cdm/customer-api/internal/lambdarun"
 	"github.com/cdm/customer-api/internal/testenv"
+	"github.com/cdm/customer-api/internal/tlsproxy"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -130,5 +131,49 @@ func TestBootstrapAnswersBeforeItsTimeout(t *testing.T) {
 	}
 	if out, ok := emu.WaitOutput(10*time.Second, func(out string) bool { return strings.Contains(out, `"error":"dynamodb GetItem`) }); !ok {
 		t.Errorf("no access line naming the storage failure:\n%s", out)
+	}
+}
+
+// TestBootstrapVerifiesTLS reaches DynamoDB over HTTPS, as in AWS: the
+// function trusts the test CA only through the system pool (SSL_CERT_FILE
+// naming the system bundle plus that CA), and refuses a server the pool
+// does not vouch for, answering 500 rather than reading unverified data.
+func TestBootstrapVerifiesTLS(t *testing.T) {
+	bootstrap, rie := buildTools(t)
+	tb := testenv.NewTables(t)
+	tb.LoadSample(t)
+	proxy, err := tlsproxy.Start(t.TempDir(), strings.TrimPrefix(tb.Endpoint, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	fixture := testenv.Fixtures(t)[0]
+	for _, c := range []struct {
+		name, certFile string
+		status         int
+	}{
+		{"system pool with the test CA", proxy.CertFile, fixture.Status},
+		{"system pool alone", tlsproxy.SystemBundles[0], 500},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// Lambda sets no CA bundle of the SDK's own.
+			env := lambdarun.Unset(lambdarun.Environ(os.Environ(), tb.Env()...), "AWS_CA_BUNDLE")
+			env = lambdarun.Environ(env, "DYNAMODB_ENDPOINT="+proxy.URL, "SSL_CERT_FILE="+c.certFile, "SSL_CERT_DIR=/nonexistent")
+			emu, err := lambdarun.Start(rie, bootstrap, env, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer emu.Stop()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			out, err := emu.Invoke(ctx, fixture.Event)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, emu.Output())
+			}
+			var resp events.APIGatewayProxyResponse
+			if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %s\n%s", resp.StatusCode, c.status, out, emu.Output())
+			}
+		})
 	}
 }

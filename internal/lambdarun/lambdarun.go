@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -239,6 +240,17 @@ func Environ(base []string, set ...string) []string {
 		}
 	}
 	return append(out, set...)
+}
+
+// Unset returns env without the named variables.
+func Unset(env []string, names ...string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if !slices.Contains(names, name(kv)) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func name(kv string) string {
