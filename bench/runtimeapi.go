@@ -14,8 +14,12 @@ import (
 // events to a bootstrap and collects its responses, so that a function can
 // be timed without the emulator in between.
 type RuntimeAPI struct {
-	Addr   string
-	srv    *http.Server
+	Addr string
+	// OnFirstNext, when set, runs when the bootstrap first asks for an
+	// event: the end of its init.
+	OnFirstNext func()
+	firstNext   sync.Once
+	srv         *http.Server
 	events chan invocation
 	mu     sync.Mutex
 	waits  map[string]chan Result
@@ -54,6 +58,9 @@ func StartRuntimeAPI() (*RuntimeAPI, error) {
 }
 
 func (r *RuntimeAPI) next(w http.ResponseWriter, req *http.Request) {
+	if r.OnFirstNext != nil {
+		r.firstNext.Do(r.OnFirstNext)
+	}
 	select {
 	case inv := <-r.events:
 		h := w.Header()

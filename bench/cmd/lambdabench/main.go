@@ -44,7 +44,7 @@ var (
 	rssN       = flag.Int("rss-requests", 1000, "requests before reading peak RSS")
 	importN    = flag.Int("import", 10000, "customers per import run")
 	out        = flag.String("out", "bench/results/latest.md", "where to write the table")
-	onlyFlag   = flag.String("only", "", "comma-separated steps to run (warm, nonio, cold, rss, concurrency, package, import); all when empty")
+	onlyFlag   = flag.String("only", "", "comma-separated steps to run (warm, nonio, cold, rss, concurrency, power, package, import); all when empty")
 )
 
 type row struct{ what, value, budget, verdict string }
@@ -106,6 +106,7 @@ var steps = []step{
 	{"cold", stepCold},
 	{"rss", stepRSS},
 	{"concurrency", stepConcurrency},
+	{"power", stepPower},
 	{"package", stepPackage},
 	{"import", stepImport},
 }
@@ -689,7 +690,13 @@ func write(save bool) error {
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.what, r.value, r.budget, r.verdict)
 	}
+	b.WriteString(powerTable())
 	fmt.Print(b.String())
+	if len(powerRows) > 0 {
+		if err := drawPowerChart(*powerChart); err != nil {
+			return err
+		}
+	}
 	if !save {
 		return nil
 	}
