@@ -20,10 +20,10 @@ type RuntimeAPI struct {
 	OnFirstNext func()
 	firstNext   sync.Once
 	srv         *http.Server
-	events chan invocation
-	mu     sync.Mutex
-	waits  map[string]chan Result
-	seq    int
+	events      chan invocation
+	mu          sync.Mutex
+	waits       map[string]chan Result
+	seq         int
 }
 
 type invocation struct {

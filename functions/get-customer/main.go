@@ -31,10 +31,13 @@ func main() {
 	}
 	store := dynamo.NewStore(db, settings.CustomersTable, settings.APIKeysTable)
 	if settings.WarmUp {
-		// Open the connection during init rather than in the first request.
+		// One-time work during init rather than in the first request: the
+		// connection, its TLS handshake and the system certificate pool, the
+		// SDK's first call, the event codecs.
 		warmCtx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		store.Warm(warmCtx)
 		cancel()
+		apigw.WarmCodecs()
 	}
 	keys := apikey.NewAuthorizer(store, settings.KeyCacheTTL)
 	log := slog.New(apigw.NewEMFHandler(os.Stdout, nil))

@@ -29,23 +29,11 @@ type Settings struct {
 	DynamoDBEndpoint string        // DYNAMODB_ENDPOINT; empty: the regional endpoint
 	KeyCacheTTL      time.Duration // API_KEY_CACHE_TTL; 0 disables the cache
 	StorageTimeout   time.Duration // STORAGE_TIMEOUT: all storage calls of one request
-	WarmUp           bool          // DYNAMODB_WARM_UP: open the connection during init
+	WarmUp           bool          // DYNAMODB_WARM_UP: do one-time work during init (default)
 	FunctionName     string        // AWS_LAMBDA_FUNCTION_NAME, set by Lambda; empty elsewhere
 	MaxConcurrency   int           // AWS_LAMBDA_MAX_CONCURRENCY, set by Lambda Managed Instances; 1 elsewhere
 }
 
-// warmUpByDefault reports whether init should open the DynamoDB connection
-// when DYNAMODB_WARM_UP does not say: only when init is off the request path
-// (provisioned concurrency, Lambda Managed Instances). On an on-demand cold
-// start the first request waits for init, and a warm-up read would add a
-// round trip to its wait.
-func warmUpByDefault() bool {
-	switch os.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") {
-	case "provisioned-concurrency", "lambda-managed-instances":
-		return true
-	}
-	return false
-}
 
 // Defaults for the durations.
 const (
@@ -65,10 +53,13 @@ func Read() (Settings, error) {
 		KeyCacheTTL:      DefaultKeyCacheTTL,
 		StorageTimeout:   DefaultStorageTimeout,
 	}
+	// Warm-up is the default in every kind of init: an on-demand init runs
+	// at a whole vCPU (AWS), while requests run at the memory's share, so
+	// the connection, TLS handshake and certificate pool cost least there
+	// (make bench's power-tuning table); under provisioned concurrency and
+	// Managed Instances init is off the request path anyway.
 	switch v := os.Getenv("DYNAMODB_WARM_UP"); v {
-	case "", "auto":
-		s.WarmUp = warmUpByDefault()
-	case "true", "1":
+	case "", "auto", "true", "1":
 		s.WarmUp = true
 	case "false", "0":
 		s.WarmUp = false

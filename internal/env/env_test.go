@@ -14,7 +14,7 @@ func TestRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Settings{CustomersTable: "cdm-customers", APIKeysTable: "cdm-api-keys", KeyCacheTTL: time.Minute, StorageTimeout: 2 * time.Second, MaxConcurrency: 1}
+	want := Settings{CustomersTable: "cdm-customers", APIKeysTable: "cdm-api-keys", KeyCacheTTL: time.Minute, StorageTimeout: 2 * time.Second, MaxConcurrency: 1, WarmUp: true}
 	if s != want {
 		t.Errorf("defaults %+v, want %+v", s, want)
 	}
@@ -28,10 +28,11 @@ func TestRead(t *testing.T) {
 		setting, initType string
 		want              bool
 	}{
-		{"", "on-demand", false},
+		{"", "on-demand", true},
 		{"", "provisioned-concurrency", true},
 		{"", "lambda-managed-instances", true},
 		{"auto", "provisioned-concurrency", true},
+		{"auto", "on-demand", true},
 		{"true", "on-demand", true},
 		{"false", "provisioned-concurrency", false},
 	} {
