@@ -183,8 +183,8 @@ func problems(tmpl map[string]any) []string {
 	if _, ok := Get(props, "ReservedConcurrentExecutions").(map[string]any); !ok {
 		p = append(p, "reserved concurrency is not left to a parameter")
 	}
-	if m, _ := Get(props, "MemorySize").(float64); m < 128 || m > 512 {
-		p = append(p, fmt.Sprintf("memory %v MB outside what was measured", m))
+	if m, _ := Get(props, "MemorySize").(float64); m != 1024 {
+		p = append(p, fmt.Sprintf("memory %v MB, not the 1024 MB the power-tuning table chose", m))
 	}
 	if s, _ := Get(props, "Timeout").(float64); s < 3 || s > 10 {
 		p = append(p, fmt.Sprintf("timeout %v s", s))
