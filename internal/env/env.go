@@ -34,7 +34,6 @@ type Settings struct {
 	MaxConcurrency   int           // AWS_LAMBDA_MAX_CONCURRENCY, set by Lambda Managed Instances; 1 elsewhere
 }
 
-
 // Defaults for the durations.
 const (
 	DefaultKeyCacheTTL    = 60 * time.Second
