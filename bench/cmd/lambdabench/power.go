@@ -140,7 +140,7 @@ func powerRun(limit *bench.CPULimit, bin string, fnEnv []string, event []byte, m
 			initShare = 1
 		}
 		if err := limit.Set(initShare); err != nil {
-			api.Close()
+			_ = api.Close()
 			return r, err
 		}
 		var setErr error
@@ -152,7 +152,7 @@ func powerRun(limit *bench.CPULimit, bin string, fnEnv []string, event []byte, m
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 		start := time.Now()
 		if err := cmd.Start(); err != nil {
-			api.Close()
+			_ = api.Close()
 			return r, err
 		}
 		res, ok := api.Invoke(event, 30*time.Second)
@@ -171,7 +171,7 @@ func powerRun(limit *bench.CPULimit, bin string, fnEnv []string, event []byte, m
 		}
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		api.Close()
+		_ = api.Close()
 		if setErr != nil {
 			return r, setErr
 		}
