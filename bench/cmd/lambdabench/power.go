@@ -325,6 +325,12 @@ func drawPowerChart(path string) error {
 		return err
 	}
 	p.Add(l)
+	// Headroom above the highest point keeps the legend clear of the data.
+	highest := 0.0
+	for _, r := range rows {
+		highest = max(highest, float64(max(r.p99, r.cold))/float64(time.Millisecond))
+	}
+	p.Y.Max = highest * 8
 	p.Legend.Top = true
 	p.Legend.Left = true
 	p.X.Padding, p.Y.Padding = vg.Points(20), vg.Points(10)
