@@ -1,6 +1,8 @@
-// Package samtemplate reads template.yaml, the product as CloudFormation
-// sees it, into plain JSON-shaped values, with the short forms of intrinsic
-// functions (!Ref, !GetAtt, !Sub, !If, ...) turned into their long forms.
+// Package samtemplate serves the tests, make bench and cdmctl's template
+// command: it reads template.yaml, the product as CloudFormation sees it,
+// into plain JSON-shaped values, with the short forms of intrinsic functions
+// (!Ref, !GetAtt, !Sub, !If, ...) turned into their long forms; resolves
+// them for a named stack; and derives the Managed Instances template.
 package samtemplate
 
 import (
