@@ -100,9 +100,6 @@ func or(v, def string) string {
 	return v
 }
 
-// defaultIdleConnsPerHost is the SDK's own default.
-const defaultIdleConnsPerHost = 10
-
 // Retries: a few quick attempts with jittered exponential backoff, so that a
 // throttled or failing read is retried within the request's deadline.
 const (
@@ -119,7 +116,7 @@ func DynamoDB(ctx context.Context, s Settings) (*dynamodb.Client, error) {
 	// connection per request in flight (each makes its reads one after the
 	// other), or a burst closes the connections it does not keep and the
 	// next burst pays for new ones.
-	idle := max(s.MaxConcurrency, defaultIdleConnsPerHost)
+	idle := max(s.MaxConcurrency, awshttp.DefaultHTTPTransportMaxIdleConnsPerHost)
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 		tr.MaxIdleConnsPerHost = idle
 		tr.MaxIdleConns = max(tr.MaxIdleConns, idle)
