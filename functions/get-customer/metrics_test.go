@@ -255,14 +255,25 @@ func alarmProblems(t *testing.T, tmpl map[string]any, stack string, emitted map[
 	return p
 }
 
-func TestAlarmsWatchEmittedMetrics(t *testing.T) {
-	got := observedMetrics(t)
+// stackCheck lists what a template gets wrong for one stack, given the
+// metrics that stack's function emitted.
+type stackCheck func(t *testing.T, tmpl map[string]any, stack string, emitted map[metric]bool) []string
+
+// checkEachStack runs check on template.yaml for every stack and reports
+// what it finds.
+func checkEachStack(t *testing.T, got map[string]map[metric]bool, check stackCheck) {
+	t.Helper()
 	tmpl := loadTemplate(t)
 	for _, stack := range stacks {
-		for _, p := range alarmProblems(t, tmpl, stack, got[stack]) {
+		for _, p := range check(t, tmpl, stack, got[stack]) {
 			t.Errorf("%s: %s", stack, p)
 		}
 	}
+}
+
+func TestAlarmsWatchEmittedMetrics(t *testing.T) {
+	got := observedMetrics(t)
+	checkEachStack(t, got, alarmProblems)
 	// The check can fail: an alarm on the old, stack-less dimension set.
 	broken := loadTemplate(t)
 	samtemplate.Get(samtemplate.Resource(broken, "Function500Alarm"), "Properties").(map[string]any)["Dimensions"] = []any{map[string]any{"Name": "Status", "Value": "500"}}
@@ -394,12 +405,7 @@ func dashboardProblems(t *testing.T, tmpl map[string]any, stack string, emitted 
 
 func TestDashboardPlotsOnlyProducibleMetrics(t *testing.T) {
 	got := observedMetrics(t)
-	tmpl := loadTemplate(t)
-	for _, stack := range stacks {
-		for _, p := range dashboardProblems(t, tmpl, stack, got[stack]) {
-			t.Errorf("%s: %s", stack, p)
-		}
-	}
+	checkEachStack(t, got, dashboardProblems)
 	// The check can fail: a widget on a metric nobody emits.
 	broken := loadTemplate(t)
 	props := samtemplate.Get(samtemplate.Resource(broken, "Dashboard"), "Properties").(map[string]any)
