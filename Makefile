@@ -63,7 +63,7 @@ template.managed-instances.yaml: template.yaml FORCE
 	$(GO) run ./cmd/cdmctl template managed-instances > $@
 
 # Go benchmarks (ns/op, allocs/op, records/s), then the side-by-side table
-# that the README shows (written to bench/results/latest.md).
+# that docs/performance.md shows (written to bench/results/latest.md).
 bench: deps
 	env -u AWS_CA_BUNDLE -u NODE_EXTRA_CA_CERTS $(GO) test -run '^$$' -bench 'NonIO|Warm' -benchmem -count 5 ./internal/apigw
 	env -u AWS_CA_BUNDLE -u NODE_EXTRA_CA_CERTS $(GO) test -run '^$$' -bench Import -benchtime 3x ./internal/dynamo
@@ -94,8 +94,10 @@ lint:
 # VULNDB=https://vuln.go.dev uses the public database instead.
 VULNDB ?=
 vuln: build
-	@db="$(VULNDB)"; [ -n "$$db" ] || db=file://$$(./scripts/vulndb.sh); \
-	echo "govulncheck -db $$db ./..."; $(GO) tool govulncheck -db "$$db" ./... && \
+	@set -e; db="$(VULNDB)"; \
+	if [ -z "$$db" ]; then dir=$$(./scripts/vulndb.sh); db=file://$$dir; fi; \
+	echo "govulncheck -db $$db ./..."; \
+	$(GO) tool govulncheck -db "$$db" ./...; \
 	echo "govulncheck -db $$db -mode binary .aws-sam/build/GetCustomerFunction/bootstrap"; \
 	$(GO) tool govulncheck -db "$$db" -mode binary .aws-sam/build/GetCustomerFunction/bootstrap
 

@@ -51,7 +51,7 @@ func ManagedInstances(src []byte) ([]byte, error) {
 	for i := 0; i+1 < len(fn.Content); i += 2 {
 		if fn.Content[i].Value == "MemorySize" {
 			fn.Content[i+1] = cfg.Content[0].Content[1]
-			fn.Content[i].HeadComment = "# Managed Instances: 2048 MB is their smallest function size, at 2 GiB\n# per vCPU; one environment serves PerExecutionEnvironmentMaxConcurrency\n# requests at once (README \"Lambda Managed Instances\")."
+			fn.Content[i].HeadComment = "# Managed Instances: 2048 MB is their smallest function size, at 2 GiB\n# per vCPU; one environment serves PerExecutionEnvironmentMaxConcurrency\n# requests at once (docs/managed-instances.md)."
 			rest := append([]*yaml.Node{}, fn.Content[i+2:]...)
 			fn.Content = append(append(fn.Content[:i+2], cfg.Content[0].Content[2:]...), rest...)
 			break

@@ -35,7 +35,7 @@ var (
 )
 
 // Arm64 prices in us-east-1 (first tier), as AWS's Lambda pricing page
-// lists them; README "Performance" gives the date they were read.
+// lists them; docs/performance.md gives the date they were read.
 const (
 	pricePerGBSecond  = 0.0000133334
 	pricePerMRequests = 0.20
