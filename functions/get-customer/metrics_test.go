@@ -170,6 +170,13 @@ func observeMetrics(t *testing.T) (map[string]map[metric]bool, string) {
 			}
 			env = lambdarun.Environ(env, name+"="+s)
 		}
+		// The template declares DYNAMODB_ENDPOINT empty (the regional
+		// endpoint); point it at the local one, as sam local invoke
+		// --env-vars does for a variable the template declares.
+		if _, ok := vars["DYNAMODB_ENDPOINT"]; !ok {
+			return nil, "template.yaml does not declare DYNAMODB_ENDPOINT, so sam local invoke cannot set it"
+		}
+		env = lambdarun.Environ(env, "DYNAMODB_ENDPOINT="+tb.Endpoint)
 		fn, err := r.String(map[string]any{"Ref": "GetCustomerFunction"})
 		if err != nil {
 			return nil, err.Error()

@@ -66,8 +66,14 @@ func ManagedInstances(src []byte) ([]byte, error) {
 	if err := enc.Close(); err != nil {
 		return nil, err
 	}
-	return out.Bytes(), nil
+	return append([]byte(managedHeader), out.Bytes()...), nil
 }
+
+// ManagedTemplatePath is where the derived template is committed, so that
+// sam build --config-env managed works on a clean clone.
+const ManagedTemplatePath = "template.managed-instances.yaml"
+
+const managedHeader = "# Derived from template.yaml by `make managed-template` (cdmctl template\n# managed-instances); do not edit: a test fails when it is out of date.\n"
 
 const managedParameters = `
 CapacityProviderArn:

@@ -161,6 +161,27 @@ func TestManagedInstancesTemplate(t *testing.T) {
 	}
 }
 
+// TestManagedInstancesTemplateIsCommitted: the committed derived template
+// is what template.yaml derives today, so sam build --config-env managed
+// on a clean clone builds the current stack.
+func TestManagedInstancesTemplateIsCommitted(t *testing.T) {
+	src, err := os.ReadFile(templatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ManagedInstances(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join("../..", ManagedTemplatePath))
+	if err != nil {
+		t.Fatalf("%v: run make managed-template and commit it", err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("%s is out of date with template.yaml: run make managed-template and commit it", ManagedTemplatePath)
+	}
+}
+
 // problems lists each way the template falls short of what we deploy.
 func problems(tmpl map[string]any) []string {
 	var p []string
