@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
+	"github.com/aws/smithy-go"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
@@ -84,8 +86,29 @@ func importCustomers(ctx context.Context, sio stdio, args []string) error {
 		defer bar.Finish()
 	}
 	written, err := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable).PutCustomers(ctx, *client, cs, opts)
+	var batchErr *dynamo.BatchError
+	if errors.As(err, &batchErr) {
+		lines := make(map[string]int, len(entries))
+		for _, e := range entries {
+			lines[*e.Customer.CCID] = e.Line
+		}
+		reason := storageReason(batchErr.Err)
+		for _, id := range batchErr.CCIDs {
+			fmt.Fprintf(sio.err, "%s:%d: -: not stored: %s\n", name, lines[id], reason)
+		}
+	}
 	summary(written)
 	return err
+}
+
+// storageReason is DynamoDB's error code and message, which name limits,
+// not stored values; anything else as it is.
+func storageReason(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode() + ": " + api.ErrorMessage()
+	}
+	return err.Error()
 }
 
 // progressBar returns a bar on w when w is a terminal, else nil.

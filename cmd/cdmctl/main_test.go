@@ -294,6 +294,12 @@ func TestImportRefusesBadFiles(t *testing.T) {
 		{"bad JSON", map[int]string{1: `{"ccid":`}, "-", 1, nil, 0},
 		{"dry run", nil, "", 0, []string{"--dry-run"}, 0},
 		{"skip invalid", map[int]string{3: `{"ccid":"X3","gender":"MF"}`}, "gender", 3, []string{"--skip-invalid"}, 5},
+		{"39 digits", map[int]string{2: `{"ccid":"X2","ext":{"n":123456789012345678901234567890123456789}}`}, "ext.n", 2, nil, 0},
+		{"39 digits, dry run", map[int]string{2: `{"ccid":"X2","ext":{"n":123456789012345678901234567890123456789}}`}, "ext.n", 2, []string{"--dry-run"}, 0},
+		{"out of range", map[int]string{6: `{"ccid":"X6","ext":{"a":[{"n":1e126}]}}`}, "ext.a[0].n", 6, nil, 0},
+		{"out of range, dry run", map[int]string{6: `{"ccid":"X6","ext":{"tiny":-1e-131}}`}, "ext.tiny", 6, []string{"--dry-run"}, 0},
+		{"dot ccid", map[int]string{1: `{"ccid":"."}`}, "ccid", 1, nil, 0},
+		{"dot-dot ccid, dry run", map[int]string{2: `{"ccid":".."}`}, "ccid", 2, []string{"--dry-run"}, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -304,6 +310,9 @@ func TestImportRefusesBadFiles(t *testing.T) {
 			if c.field != "" && !strings.Contains(stderr, fmt.Sprintf("customers.ndjson:%d: %s:", c.line, c.field)) {
 				t.Errorf("rejects not listed with line and field:\n%s", stderr)
 			}
+			if c.field != "" && !strings.Contains(stderr, "written 0, rejected 1") && len(c.extra) == 0 {
+				t.Errorf("summary does not count the reject:\n%s", stderr)
+			}
 			skip := len(c.extra) > 0 && c.extra[0] == "--skip-invalid"
 			if (err == nil) != (c.bad == nil || skip) {
 				t.Errorf("exit error %v", err)
@@ -312,6 +321,27 @@ func TestImportRefusesBadFiles(t *testing.T) {
 				t.Errorf("%d written, want %d\n%s", got, c.written, stderr)
 			}
 		})
+	}
+}
+
+// TestImportStorageErrorNamesRecords: a record the checks pass but DynamoDB
+// refuses (an item over its 400 KB limit) fails the import with each record
+// of its batch named as FILE:LINE.
+func TestImportStorageErrorNamesRecords(t *testing.T) {
+	useTables(t)
+	big := `{"ccid":"BIG","ext":{"note":"` + strings.Repeat("x", 410*1024) + `"}}`
+	file := generate(t, 3, map[int]string{2: big})
+	_, stderr, err := cdmctl(t, "", "import", "--client", "acme", file)
+	if err == nil {
+		t.Fatalf("an item over 400 KB was stored:\n%.500s", stderr)
+	}
+	for line := 1; line <= 3; line++ {
+		if !strings.Contains(stderr, fmt.Sprintf("customers.ndjson:%d: -: not stored: ValidationException", line)) {
+			t.Errorf("line %d of the failed batch not named:\n%.2000s", line, stderr)
+		}
+	}
+	if strings.Contains(stderr, "xxxxxxxx") {
+		t.Error("the error repeats a stored value")
 	}
 }
 

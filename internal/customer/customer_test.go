@@ -104,3 +104,42 @@ func TestReadImport(t *testing.T) {
 		t.Errorf("empty input: %v %v %v", e, r, err)
 	}
 }
+
+func TestValidateNumber(t *testing.T) {
+	ok := []string{"0", "-0", "0.000", "0e999999999", "1", "-1", "1.10", "12345678901234567890",
+		"12345678901234567890123456789012345678", "1234567890123456789012345678901234567800000",
+		"1E-130", "9.9999999999999999999999999999999999999E+125", "-9.9999999999999999999999999999999999999e125",
+		"0." + strings.Repeat("0", 129) + "1",
+		"100e-132", "0.01e127"}
+	bad := []string{"123456789012345678901234567890123456789", "1.23456789012345678901234567890123456789",
+		"1E126", "1E-131", "10E125", "0.01e-129", "1e9999999", "-1E126", "0.1e-130", "0." + strings.Repeat("0", 130) + "1", "1.", ".5", "1e", "x"}
+	for _, n := range ok {
+		if err := ValidateNumber(n); err != nil {
+			t.Errorf("%s: %v", n, err)
+		}
+	}
+	for _, n := range bad {
+		if ValidateNumber(n) == nil {
+			t.Errorf("%s: accepted", n)
+		}
+	}
+}
+
+func TestImportRefusesWhatDynamoDBOrHTTPCannotHold(t *testing.T) {
+	for rec, want := range map[string]string{
+		`{"ccid":"."}`:  "ccid",
+		`{"ccid":".."}`: "ccid",
+		`{"ccid":"a","ext":{"n":123456789012345678901234567890123456789}}`: "ext.n",
+		`{"ccid":"a","ext":{"l":[1,{"deep":1e126}]}}`:                      "ext.l[1].deep",
+		`{"ccid":"a","ext":{"tiny":1e-131}}`:                               "ext.tiny",
+	} {
+		_, err := ParseRecord([]byte(rec))
+		var inv InvalidError
+		if !errors.As(err, &inv) || len(inv) != 1 || inv[0].Field != want {
+			t.Errorf("%s: got %v, want one error on %s", rec, err, want)
+		}
+	}
+	if _, err := ParseRecord([]byte(`{"ccid":"...","ext":{"n":1.10,"big":12345678901234567890}}`)); err != nil {
+		t.Errorf("valid record refused: %v", err)
+	}
+}

@@ -237,7 +237,10 @@ func Validate(c Customer) InvalidError {
 		add("ccid", "required")
 	} else if ValidateCCID(*c.CCID) != nil {
 		add("ccid", fmt.Sprintf("want 1 to %d bytes without control characters", MaxIDBytes))
+	} else if *c.CCID == "." || *c.CCID == ".." {
+		add("ccid", "a dot segment: HTTP clients resolve it away, so no request can name this customer")
 	}
+	numberProblems(add, "ext", Value{Kind: KindObject, Elems: c.Ext})
 	maxChars(add, "secondary_account_id", c.SecondaryAccountID, MaxNameChars)
 	maxChars(add, "first_name", c.FirstName, MaxNameChars)
 	maxChars(add, "middle_name", c.MiddleName, MaxNameChars)

@@ -30,11 +30,23 @@ type BatchOptions struct {
 	Written func(n int)
 }
 
+// BatchError is a batch of customers DynamoDB did not store, by CCID, and why.
+type BatchError struct {
+	CCIDs []string
+	Err   error
+}
+
+func (e *BatchError) Error() string {
+	return fmt.Sprintf("%d customers not stored: %v", len(e.CCIDs), e.Err)
+}
+
+func (e *BatchError) Unwrap() error { return e.Err }
+
 // PutCustomers stores customers for clientID with BatchWriteItem, 25 a
 // request, retrying unprocessed items with exponential backoff and jitter.
 // Writing the same customers again leaves the table as it was. It returns
 // how many were written and the first error, after which it starts no more
-// batches.
+// batches; a batch that failed is a *BatchError naming its customers.
 func (a *Admin) PutCustomers(ctx context.Context, clientID string, cs []customer.Customer, o BatchOptions) (int, error) {
 	if o.InFlight <= 0 {
 		o.InFlight = 4
@@ -69,7 +81,7 @@ func (a *Admin) PutCustomers(ctx context.Context, clientID string, cs []customer
 			defer wg.Done()
 			for batch := range batches {
 				if err := a.writeBatch(ctx, batch, o); err != nil {
-					fail(err)
+					fail(&BatchError{CCIDs: batchCCIDs(batch), Err: err})
 					continue
 				}
 				mu.Lock()
@@ -134,4 +146,14 @@ func (a *Admin) writeBatch(ctx context.Context, batch []types.WriteRequest, o Ba
 			return ctx.Err()
 		}
 	}
+}
+
+func batchCCIDs(batch []types.WriteRequest) []string {
+	ids := make([]string, 0, len(batch))
+	for _, w := range batch {
+		if v, ok := w.PutRequest.Item["ccid"].(*types.AttributeValueMemberS); ok {
+			ids = append(ids, v.Value)
+		}
+	}
+	return ids
 }
