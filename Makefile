@@ -5,7 +5,7 @@
 #   make build    the SAM build (arm64 bootstrap) into .aws-sam/build
 #   make deploy   sam build && sam deploy (needs the SAM CLI)
 #   make bench    benchmarks; make fuzz   fuzz targets
-#   make lint     gofmt, go vet, staticcheck, gosec, actionlint, cfn-lint
+#   make lint     gofmt, go vet, staticcheck, gosec, actionlint, Redocly (openapi.yaml), cfn-lint
 #   make vuln     govulncheck over the source and the arm64 bootstrap, offline
 
 # Every go command here, sam build's included, uses this toolchain; the go
@@ -77,14 +77,16 @@ fuzz:
 		$(GO) test ./internal/apigw -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
 
-lint:
+lint: deps
 	@out=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	$(GO) tool gosec -quiet -fmt text ./...
 	$(GO) tool -modfile=tools/actionlint/go.mod actionlint
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --format stylish openapi.yaml
 	@if command -v cfn-lint >/dev/null 2>&1; then \
-		echo "cfn-lint --include-checks I -- template.yaml"; cfn-lint --include-checks I -- template.yaml; \
+		echo "cfn-lint --include-checks I -- template.yaml template.managed-instances.yaml"; \
+		cfn-lint --include-checks I -- template.yaml template.managed-instances.yaml; \
 	elif [ "$$CI" = true ]; then \
 		echo "cfn-lint is not installed (pip install cfn-lint): CI requires it" >&2; exit 1; \
 	else \

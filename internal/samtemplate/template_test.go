@@ -252,6 +252,7 @@ func problems(tmpl map[string]any) []string {
 	for _, gr := range []string{"MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "DEFAULT_4XX", "DEFAULT_5XX"} {
 		r := Get(api, "GatewayResponses", gr)
 		want(gr+" Cache-Control", Get(r, "ResponseParameters", "Headers", "Cache-Control"), "'no-store'")
+		want(gr+" X-Content-Type-Options", Get(r, "ResponseParameters", "Headers", "X-Content-Type-Options"), "'nosniff'")
 		if body, _ := Get(r, "ResponseTemplates", "application/json").(string); !strings.Contains(body, `"message":`) {
 			p = append(p, gr+" body lacks the message key")
 		}
