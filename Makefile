@@ -68,6 +68,7 @@ managed-template:
 # that docs/performance.md shows (written to bench/results/latest.md).
 bench: deps
 	env -u AWS_CA_BUNDLE -u NODE_EXTRA_CA_CERTS $(GO) test -run '^$$' -bench 'NonIO|Warm' -benchmem -count 5 ./internal/apigw
+	env -u AWS_CA_BUNDLE -u NODE_EXTRA_CA_CERTS $(GO) test -run '^$$' -bench RandomKeys -benchtime 10000x ./internal/apigw
 	env -u AWS_CA_BUNDLE -u NODE_EXTRA_CA_CERTS $(GO) test -run '^$$' -bench Import -benchtime 3x ./internal/dynamo
 	env -u AWS_CA_BUNDLE -u NODE_EXTRA_CA_CERTS $(GO) run ./bench/cmd/lambdabench
 

@@ -36,8 +36,8 @@ func keysCreate(ctx context.Context, sio stdio, args []string) error {
 	raw := *given
 	if raw == "" {
 		raw = apikey.Generate()
-	} else if strings.TrimSpace(raw) != raw || len(raw) < 16 {
-		return fmt.Errorf("%w: --key must be at least 16 characters without surrounding spaces", errUsage)
+	} else if !apikey.WellFormed(raw) {
+		return fmt.Errorf("%w: --key must be %d to %d bytes of printable ASCII without spaces (the API refuses any other key unread)", errUsage, apikey.MinKeyBytes, apikey.MaxKeyBytes)
 	}
 	db, err := env.DynamoDB(ctx, s)
 	if err != nil {

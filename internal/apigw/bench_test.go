@@ -4,6 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,4 +72,64 @@ func BenchmarkWarm(b *testing.B) {
 			}
 		}
 	})
+}
+
+// getItemCounter counts the GetItem calls a DynamoDB client sends.
+type getItemCounter struct {
+	next dynamodb.HTTPClient
+	n    atomic.Int64
+}
+
+func (c *getItemCounter) Do(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".GetItem") {
+		c.n.Add(1)
+	}
+	return c.next.Do(r)
+}
+
+// BenchmarkRandomKeys: what requests with keys nobody issued cost in
+// DynamoDB reads (reads/10k-requests), through the real handler and store,
+// the key cache on: well-formed random keys (any of which could be a
+// registered key) and keys no issued or registered key can be (over 256
+// bytes, or bytes outside printable ASCII).
+func BenchmarkRandomKeys(b *testing.B) {
+	tb := testenv.NewTables(b)
+	counter := &getItemCounter{}
+	db := dynamodb.New(tb.DB.Options(), func(o *dynamodb.Options) {
+		counter.next = o.HTTPClient
+		o.HTTPClient = counter
+	})
+	store := dynamo.NewStore(db, tb.Customers, tb.Keys)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Minute), slog.New(apigw.NewEMFHandler(io.Discard, nil)), 2*time.Second)
+	ctx := context.Background()
+	rnd := rand.New(rand.NewPCG(1, 2)) // #nosec G404 -- junk keys for a benchmark
+	junk := func(n int, lo, hi byte) string {
+		k := make([]byte, n)
+		for i := range k {
+			k[i] = lo + byte(rnd.IntN(int(hi-lo)+1))
+		}
+		return string(k)
+	}
+	for _, kind := range []struct {
+		name string
+		key  func() string
+	}{
+		{"well-formed", func() string { return "cdmk_" + junk(22, '0', 'z') }},
+		{"oversize", func() string { return junk(257+rnd.IntN(2000), '!', '~') }},
+		{"non-printable", func() string { return junk(27, 0x80, 0xff) }},
+	} {
+		b.Run(kind.name, func(b *testing.B) {
+			counter.n.Store(0)
+			requests := 0
+			for b.Loop() {
+				ev := bench.Event(bench.ExampleCustomer())
+				ev.Headers = map[string]string{apigw.APIKeyHeader: kind.key()}
+				if resp, _ := h.Handle(ctx, ev); resp.StatusCode != 401 {
+					b.Fatal(resp.StatusCode)
+				}
+				requests++
+			}
+			b.ReportMetric(float64(counter.n.Load())*10000/float64(requests), "reads/10k-requests")
+		})
+	}
 }

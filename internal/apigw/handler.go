@@ -119,6 +119,11 @@ func (h *Handler) load(ctx context.Context, req events.APIGatewayProxyRequest, c
 	if !ok {
 		return "", customer.Customer{}, apikey.ErrUnauthorized
 	}
+	if !apikey.WellFormed(key) {
+		// Not a key we issue or register: refused unread, and not hashed
+		// (it may be kilobytes of junk).
+		return "", customer.Customer{}, apikey.ErrUnauthorized
+	}
 	hash := apikey.Hash(key)
 	if customer.ValidateClientID(clientID) != nil {
 		return hash, customer.Customer{}, apikey.ErrUnauthorized

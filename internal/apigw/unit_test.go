@@ -45,7 +45,7 @@ func newUnitHandler(c apigw.Customers) (*apigw.Handler, *bytes.Buffer) {
 
 func TestPanicBecomes500(t *testing.T) {
 	h, log := newUnitHandler(&fakeCustomers{fn: func(context.Context) error { panic("boom with secret") }})
-	resp, err := h.Handle(context.Background(), request("c", "x", withKey("k")))
+	resp, err := h.Handle(context.Background(), request("c", "x", withKey("cdmk_unit_test_key_000000")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestStorageDeadlineFollowsInvocationDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	resp, _ := h.Handle(ctx, request("c", "x", withKey("k")))
+	resp, _ := h.Handle(ctx, request("c", "x", withKey("cdmk_unit_test_key_000000")))
 	took := time.Since(start)
 	if resp.StatusCode != 500 {
 		t.Fatalf("status %d", resp.StatusCode)
@@ -92,7 +92,7 @@ func TestStorageTimeoutBoundsALongInvocation(t *testing.T) {
 	}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	h.Handle(ctx, request("c", "x", withKey("k")))
+	h.Handle(ctx, request("c", "x", withKey("cdmk_unit_test_key_000000")))
 	if left > time.Second || left < 900*time.Millisecond {
 		t.Errorf("storage had %v, want the 1s storage timeout", left)
 	}
@@ -100,8 +100,8 @@ func TestStorageTimeoutBoundsALongInvocation(t *testing.T) {
 
 func TestAccessLogLine(t *testing.T) {
 	h, log := newUnitHandler(&fakeCustomers{})
-	h.Handle(context.Background(), request("acme", "C-1", withKey("secret-raw-key")))
-	h.Handle(context.Background(), request("acme", "C-2", withKey("secret-raw-key")))
+	h.Handle(context.Background(), request("acme", "C-1", withKey("secret-raw-key-0000")))
+	h.Handle(context.Background(), request("acme", "C-2", withKey("secret-raw-key-0000")))
 	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("want one line per request, got %d:\n%s", len(lines), log.String())
@@ -112,7 +112,7 @@ func TestAccessLogLine(t *testing.T) {
 	}
 	want := map[string]any{
 		"request_id": "0f3c5a4e-test-request", "client_id": "acme", "ccid": "C-1", "status": float64(404),
-		"key_hash_prefix": apikey.Hash("secret-raw-key")[:8], "cold_start": true, "Status": "404", "Requests": float64(1),
+		"key_hash_prefix": apikey.Hash("secret-raw-key-0000")[:8], "cold_start": true, "Status": "404", "Requests": float64(1),
 	}
 	for k, v := range want {
 		if first[k] != v {
@@ -129,7 +129,7 @@ func TestAccessLogLine(t *testing.T) {
 	if !strings.Contains(lines[1], `"cold_start":false`) {
 		t.Errorf("second request marked cold: %s", lines[1])
 	}
-	if strings.Contains(log.String(), "secret-raw-key") {
+	if strings.Contains(log.String(), "secret-raw-key-0000") {
 		t.Error("raw key logged")
 	}
 }
@@ -159,4 +159,39 @@ type countingLookup struct {
 func (c *countingLookup) APIKey(context.Context, string) (apikey.Record, error) {
 	c.n++
 	return c.rec, c.err
+}
+
+// countingKeys counts the key lookups the handler asks for.
+type countingKeys struct{ n int }
+
+func (c *countingKeys) Authorize(context.Context, string, string) error {
+	c.n++
+	return apikey.ErrUnauthorized
+}
+
+// TestMalformedKeysAreRefusedUnread: a key this product can never have
+// issued or registered gets the same 401 without a key lookup.
+func TestMalformedKeysAreRefusedUnread(t *testing.T) {
+	keys := &countingKeys{}
+	var log bytes.Buffer
+	h := apigw.NewHandler(&fakeCustomers{}, keys, slog.New(apigw.NewEMFHandler(&log, nil)), time.Second)
+	wellFormed := "cdmk_0123456789abcdefghijkl"
+	want, _ := h.Handle(context.Background(), request("acme", "C-1", withKey(wellFormed)))
+	if keys.n != 1 || want.StatusCode != 401 {
+		t.Fatalf("well-formed key: %d lookups, status %d", keys.n, want.StatusCode)
+	}
+	for _, k := range []string{"short-key", strings.Repeat("k", apikey.MaxKeyBytes+1), "cdmk_with space_0000000", "cdmk_tab\tinside_000000",
+		"cdmk_nul\x00inside_000000", "cdmk_é_non_ascii_0000000", "cdmk_del\x7finside_000000"} {
+		keys.n = 0
+		resp, _ := h.Handle(context.Background(), request("acme", "C-1", withKey(k)))
+		if keys.n != 0 {
+			t.Errorf("%q: %d key lookups, want none", k, keys.n)
+		}
+		if resp.StatusCode != 401 || strings.ReplaceAll(resp.Body, "0f3c5a4e-test-request", "") != strings.ReplaceAll(want.Body, "0f3c5a4e-test-request", "") {
+			t.Errorf("%q: %d %s, want the same 401 as any refused key", k, resp.StatusCode, resp.Body)
+		}
+	}
+	if strings.Contains(log.String(), "kkkkkkkk") {
+		t.Error("a refused key reached the log")
+	}
 }

@@ -46,6 +46,29 @@ func (r Record) Allows(clientID string, now time.Time) bool {
 	return r.ExpiresAt.IsZero() || now.Before(r.ExpiresAt)
 }
 
+// Bounds of a key this product issues (Generate) or registers (cdmctl keys
+// create --key).
+const (
+	MinKeyBytes = 16
+	MaxKeyBytes = 256
+)
+
+// WellFormed reports whether raw could be a key this product issues or
+// registers: MinKeyBytes to MaxKeyBytes of printable ASCII without spaces.
+// A request carrying anything else is refused without a storage read, so a
+// flood of junk keys costs no DynamoDB capacity.
+func WellFormed(raw string) bool {
+	if len(raw) < MinKeyBytes || len(raw) > MaxKeyBytes {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] <= ' ' || raw[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
 // Hash returns the lowercase hex SHA-256 of the raw key's bytes.
 func Hash(rawKey string) string {
 	sum := sha256.Sum256([]byte(rawKey))
