@@ -7,6 +7,7 @@
 #   make bench    benchmarks; make fuzz   fuzz targets
 #   make lint     gofmt, go vet, staticcheck, gosec, actionlint, Redocly (openapi.yaml), cfn-lint
 #   make vuln     govulncheck over the source and the arm64 bootstrap, offline
+#   make secscan  Trivy's CloudFormation checks over the templates, offline (not in make test)
 
 # Every go command here, sam build's included, uses this toolchain; the go
 # command fetches it through the module proxy on first use.
@@ -18,7 +19,7 @@ EVENT     ?= events/get-customer-200.json
 # The SAM JSON Schema the template test validates against, when it is beside the repo.
 export SAM_SCHEMA ?= $(wildcard $(CURDIR)/../shared/spec/sam/sam.schema.json)
 
-.PHONY: run test invoke build deploy bench fuzz lint vuln deps managed-template
+.PHONY: run test invoke build deploy bench fuzz lint vuln secscan deps managed-template
 
 # The pinned local DynamoDB, from the committed package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -105,5 +106,18 @@ vuln: build
 	$(GO) tool govulncheck -db "$$db" ./...; \
 	echo "govulncheck -db $$db -mode binary .aws-sam/build/GetCustomerFunction/bootstrap"; \
 	$(GO) tool govulncheck -db "$$db" -mode binary .aws-sam/build/GetCustomerFunction/bootstrap
+
+# Trivy's CloudFormation checks over both templates and their SAM
+# translations, offline with the checks built into the pinned binary
+# (scripts/trivy.sh builds it once into .cache/; the first build takes
+# minutes). Accepted findings, with reasons, are in .trivyignore.yaml.
+secscan:
+	@set -e; trivy=$$(./scripts/trivy.sh); dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	for t in template.yaml template.managed-instances.yaml; do \
+		cp $$t $$dir/; python3 scripts/sam-translate.py $$t > $$dir/$${t%.yaml}.translated.json; \
+	done; \
+	echo "trivy config $$dir: $$(ls $$dir | tr '\n' ' ')"; \
+	$$trivy config --skip-check-update --skip-version-check --cache-dir .cache/trivy/cache \
+		--misconfig-scanners cloudformation --ignorefile .trivyignore.yaml --exit-code 1 $$dir
 
 FORCE:

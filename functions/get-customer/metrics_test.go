@@ -299,6 +299,7 @@ var awsMetrics = map[string]struct {
 	"AWS/Lambda":     {[]string{"Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions", "ProvisionedConcurrencyUtilization", "ProvisionedConcurrencySpilloverInvocations"}, [][]string{{"FunctionName"}, {"FunctionName", "Resource"}}},
 	"AWS/DynamoDB":   {[]string{"SuccessfulRequestLatency", "ReadThrottleEvents", "ThrottledRequests", "ConsumedReadCapacityUnits", "SystemErrors", "UserErrors"}, [][]string{{"TableName"}, {"Operation", "TableName"}}},
 	"AWS/ApiGateway": {[]string{"Count", "4XXError", "5XXError", "Latency", "IntegrationLatency", "CacheHitCount", "CacheMissCount"}, [][]string{{"ApiName", "Stage"}}},
+	"AWS/WAFV2":      {[]string{"AllowedRequests", "BlockedRequests", "CountedRequests"}, [][]string{{"Region", "Rule", "WebACL"}}},
 }
 
 // dashboardProblems lists the widgets of the dashboard that plot a metric
@@ -332,6 +333,13 @@ func dashboardProblems(t *testing.T, tmpl map[string]any, stack string, emitted 
 		valid[ref] = append(valid[ref], v)
 	}
 	fn := valid["GetCustomerFunction"][0]
+	region, err := r.String(map[string]any{"Ref": "AWS::Region"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name, _ := samtemplate.Get(samtemplate.Resource(tmpl, "WebAcl"), "Properties", "Name", "Fn::Sub").(string); name != "${AWS::StackName}-api" {
+		t.Fatalf("the web ACL is named %q; the dashboard and alarms assume ${AWS::StackName}-api", name)
+	}
 	dimValues := map[string][]string{
 		"FunctionName": {fn},
 		"Resource":     {fn, fn + ":live"},
@@ -339,6 +347,9 @@ func dashboardProblems(t *testing.T, tmpl map[string]any, stack string, emitted 
 		"Operation":    {"GetItem"},
 		"ApiName":      {stack + "-api"},
 		"Stage":        valid["StageName"],
+		"WebACL":       {stack + "-api"},
+		"Region":       {region},
+		"Rule":         append(wafRuleMetrics(tmpl), "ALL"),
 	}
 	var p []string
 	plotted := 0
@@ -408,6 +419,19 @@ func dashboardProblems(t *testing.T, tmpl map[string]any, stack string, emitted 
 		p = append(p, "the dashboard plots no metric")
 	}
 	return p
+}
+
+// wafRuleMetrics are the metric names of the web ACL's rules, the values
+// WAF gives its Rule dimension.
+func wafRuleMetrics(tmpl map[string]any) []string {
+	var names []string
+	rules, _ := samtemplate.Get(samtemplate.Resource(tmpl, "WebAcl"), "Properties", "Rules").([]any)
+	for _, rule := range rules {
+		if n, ok := samtemplate.Get(rule, "VisibilityConfig", "MetricName").(string); ok {
+			names = append(names, n)
+		}
+	}
+	return names
 }
 
 func TestDashboardPlotsOnlyProducibleMetrics(t *testing.T) {

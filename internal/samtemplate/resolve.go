@@ -211,6 +211,11 @@ func (r *Resolver) getAtt(resource, attr string) (any, error) {
 		return fmt.Sprintf("arn:aws:cloudformation-test:%s:%s:%s", r.stack.Region, r.stack.Account, physical), nil
 	case "Version.Version":
 		return "1", nil
+	case "Stage":
+		// SAM's reference to an API's stage: its name.
+		if Get(Resource(r.tmpl, resource), "Type") == "AWS::Serverless::Api" {
+			return r.resolve(Get(Resource(r.tmpl, resource), "Properties", "StageName"))
+		}
 	}
 	return fmt.Sprintf("%s.%s", physical, attr), nil
 }
