@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,9 +17,9 @@ import (
 // BatchSize is the most items one BatchWriteItem request takes.
 const BatchSize = 25
 
-// BatchOptions tune PutCustomers.
+// BatchOptions tune batched writes and reads.
 type BatchOptions struct {
-	// InFlight bounds concurrent BatchWriteItem requests (default 4).
+	// InFlight bounds concurrent batch requests (default 4).
 	InFlight int
 	// MaxAttempts bounds the requests per batch while DynamoDB leaves items
 	// unprocessed (default 10).
@@ -26,18 +27,36 @@ type BatchOptions struct {
 	// BaseBackoff is the first retry's ceiling; it doubles each attempt
 	// (default 50ms, capped at 5s), with full jitter.
 	BaseBackoff time.Duration
-	// Written, when set, is told how many items each finished batch stored.
+	// Written, when set, is told how many items each finished batch stored
+	// or erased.
 	Written func(n int)
+	// Erased, when set, is told the CCIDs of each batch erased, as soon as
+	// DynamoDB confirms it.
+	Erased func(ccids []string)
 }
 
-// BatchError is a batch of customers DynamoDB did not store, by CCID, and why.
+func (o BatchOptions) withDefaults() BatchOptions {
+	if o.InFlight <= 0 {
+		o.InFlight = 4
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 10
+	}
+	if o.BaseBackoff <= 0 {
+		o.BaseBackoff = 50 * time.Millisecond
+	}
+	return o
+}
+
+// BatchError is a batch of customers DynamoDB did not store or erase, by
+// CCID, and why.
 type BatchError struct {
 	CCIDs []string
 	Err   error
 }
 
 func (e *BatchError) Error() string {
-	return fmt.Sprintf("%d customers not stored: %v", len(e.CCIDs), e.Err)
+	return fmt.Sprintf("%d customers not written: %v", len(e.CCIDs), e.Err)
 }
 
 func (e *BatchError) Unwrap() error { return e.Err }
@@ -48,18 +67,23 @@ func (e *BatchError) Unwrap() error { return e.Err }
 // how many were written and the first error, after which it starts no more
 // batches; a batch that failed is a *BatchError naming its customers.
 func (a *Admin) PutCustomers(ctx context.Context, clientID string, cs []customer.Customer, o BatchOptions) (int, error) {
-	if o.InFlight <= 0 {
-		o.InFlight = 4
+	reqs := make([]types.WriteRequest, 0, len(cs))
+	for _, c := range cs {
+		item, err := CustomerItem(clientID, c)
+		if err != nil {
+			return 0, err
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 10
-	}
-	if o.BaseBackoff <= 0 {
-		o.BaseBackoff = 50 * time.Millisecond
-	}
+	return a.writeAll(ctx, clientID, reqs, o)
+}
+
+// writeAll sends reqs in batches of BatchSize, o.InFlight at once, and
+// returns how many were written and the first error, a *BatchError.
+func (a *Admin) writeAll(ctx context.Context, clientID string, reqs []types.WriteRequest, o BatchOptions) (int, error) {
+	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-
 	batches := make(chan []types.WriteRequest)
 	var (
 		mu       sync.Mutex
@@ -67,21 +91,19 @@ func (a *Admin) PutCustomers(ctx context.Context, clientID string, cs []customer
 		firstErr error
 		wg       sync.WaitGroup
 	)
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-			cancel()
-		}
-		mu.Unlock()
-	}
 	for range o.InFlight {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for batch := range batches {
+				ccids := batchCCIDs(clientID, batch)
 				if err := a.writeBatch(ctx, batch, o); err != nil {
-					fail(&BatchError{CCIDs: batchCCIDs(batch), Err: err})
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = &BatchError{CCIDs: ccids, Err: err}
+						cancel()
+					}
+					mu.Unlock()
 					continue
 				}
 				mu.Lock()
@@ -90,32 +112,17 @@ func (a *Admin) PutCustomers(ctx context.Context, clientID string, cs []customer
 				if o.Written != nil {
 					o.Written(len(batch))
 				}
+				if o.Erased != nil && batch[0].DeleteRequest != nil {
+					o.Erased(ccids)
+				}
 			}
 		}()
 	}
-	var batch []types.WriteRequest
-	send := func() bool {
+	for start := 0; start < len(reqs) && ctx.Err() == nil; start += BatchSize {
 		select {
-		case batches <- batch:
-			batch = nil
-			return true
+		case batches <- reqs[start:min(start+BatchSize, len(reqs))]:
 		case <-ctx.Done():
-			return false
 		}
-	}
-	for _, c := range cs {
-		item, err := CustomerItem(clientID, c)
-		if err != nil {
-			fail(err)
-			break
-		}
-		batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
-		if len(batch) == BatchSize && !send() {
-			break
-		}
-	}
-	if len(batch) > 0 && ctx.Err() == nil {
-		send()
 	}
 	close(batches)
 	wg.Wait()
@@ -139,20 +146,38 @@ func (a *Admin) writeBatch(ctx context.Context, batch []types.WriteRequest, o Ba
 		if attempt == o.MaxAttempts {
 			return fmt.Errorf("batch write: %d items still unprocessed after %d attempts", len(pending[a.customers]), attempt)
 		}
-		ceiling := min(o.BaseBackoff<<(attempt-1), 5*time.Second)
-		select {
-		case <-time.After(rand.N(ceiling) + time.Millisecond): // #nosec G404 -- backoff jitter, not a secret
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := backoff(ctx, o, attempt); err != nil {
+			return err
 		}
 	}
 }
 
-func batchCCIDs(batch []types.WriteRequest) []string {
+// backoff waits before retry attempt+1: full jitter under a ceiling that
+// doubles each attempt.
+func backoff(ctx context.Context, o BatchOptions, attempt int) error {
+	ceiling := min(o.BaseBackoff<<(attempt-1), 5*time.Second)
+	select {
+	case <-time.After(rand.N(ceiling) + time.Millisecond): // #nosec G404 -- backoff jitter, not a secret
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// batchCCIDs names the customers of a batch: the ccid of each item put, or
+// the ccid part of each key erased.
+func batchCCIDs(clientID string, batch []types.WriteRequest) []string {
 	ids := make([]string, 0, len(batch))
 	for _, w := range batch {
-		if v, ok := w.PutRequest.Item["ccid"].(*types.AttributeValueMemberS); ok {
-			ids = append(ids, v.Value)
+		switch {
+		case w.PutRequest != nil:
+			if v, ok := w.PutRequest.Item[attrCCID].(*types.AttributeValueMemberS); ok {
+				ids = append(ids, v.Value)
+			}
+		case w.DeleteRequest != nil:
+			if v, ok := w.DeleteRequest.Key[attrPK].(*types.AttributeValueMemberS); ok {
+				ids = append(ids, strings.TrimPrefix(v.Value, clientID+"#"))
+			}
 		}
 	}
 	return ids

@@ -2,11 +2,14 @@ package dynamo_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/samtemplate"
@@ -22,6 +25,7 @@ type shape struct {
 	Keys       map[string]string // name → HASH/RANGE
 	Billing    string
 	TTL        string
+	Indexes    map[string]string // name → "HASH key, RANGE key, projection"
 }
 
 func templateShape(t *testing.T, resource string) shape {
@@ -36,6 +40,15 @@ func templateShape(t *testing.T, resource string) shape {
 	}
 	for _, k := range samtemplate.Get(props, "KeySchema").([]any) {
 		s.Keys[samtemplate.Get(k, "AttributeName").(string)] = samtemplate.Get(k, "KeyType").(string)
+	}
+	s.Indexes = map[string]string{}
+	indexes, _ := samtemplate.Get(props, "GlobalSecondaryIndexes").([]any)
+	for _, x := range indexes {
+		var keys []string
+		for _, k := range samtemplate.Get(x, "KeySchema").([]any) {
+			keys = append(keys, fmt.Sprint(samtemplate.Get(k, "KeyType"), " ", samtemplate.Get(k, "AttributeName")))
+		}
+		s.Indexes[samtemplate.Get(x, "IndexName").(string)] = strings.Join(keys, ", ") + ", " + fmt.Sprint(samtemplate.Get(x, "Projection", "ProjectionType"))
 	}
 	s.Billing, _ = samtemplate.Get(props, "BillingMode").(string)
 	if on, _ := samtemplate.Get(props, "TimeToLiveSpecification", "Enabled").(bool); on {
@@ -53,7 +66,29 @@ func localShape(d dynamo.TableDef) shape {
 	for _, k := range in.KeySchema {
 		s.Keys[aws.ToString(k.AttributeName)] = string(k.KeyType)
 	}
+	s.Indexes = indexShapes(in.GlobalSecondaryIndexes)
 	return s
+}
+
+func indexShapes[T types.GlobalSecondaryIndex | types.GlobalSecondaryIndexDescription](xs []T) map[string]string {
+	out := map[string]string{}
+	for _, x := range xs {
+		var name *string
+		var keys []types.KeySchemaElement
+		var proj *types.Projection
+		switch v := any(x).(type) {
+		case types.GlobalSecondaryIndex:
+			name, keys, proj = v.IndexName, v.KeySchema, v.Projection
+		case types.GlobalSecondaryIndexDescription:
+			name, keys, proj = v.IndexName, v.KeySchema, v.Projection
+		}
+		var ks []string
+		for _, k := range keys {
+			ks = append(ks, string(k.KeyType)+" "+aws.ToString(k.AttributeName))
+		}
+		out[aws.ToString(name)] = strings.Join(ks, ", ") + ", " + string(proj.ProjectionType)
+	}
+	return out
 }
 
 func TestLocalTablesMatchTemplate(t *testing.T) {
@@ -84,7 +119,8 @@ func TestCreatedTablesMatchTemplate(t *testing.T) {
 		for _, k := range out.Table.KeySchema {
 			got.Keys[aws.ToString(k.AttributeName)] = string(k.KeyType)
 		}
-		if !reflect.DeepEqual(got.Attributes, want.Attributes) || !reflect.DeepEqual(got.Keys, want.Keys) {
+		got.Indexes = indexShapes(out.Table.GlobalSecondaryIndexes)
+		if !reflect.DeepEqual(got.Attributes, want.Attributes) || !reflect.DeepEqual(got.Keys, want.Keys) || !reflect.DeepEqual(got.Indexes, want.Indexes) {
 			t.Errorf("%s: created %+v, template %+v", resource, got, want)
 		}
 		if s := out.Table.BillingModeSummary; s != nil && string(s.BillingMode) != want.Billing {
@@ -102,5 +138,22 @@ func TestEnsureTableIsIdempotentAndChecksKeys(t *testing.T) {
 	// A table of that name with another key is an error, not silently used.
 	if _, err := dynamo.EnsureTable(context.Background(), tb.DB, dynamo.APIKeysTableDef(tb.Customers)); err == nil {
 		t.Error("EnsureTable accepted a table with another key schema")
+	}
+}
+
+// TestEnsureTableRequiresTheIndex: a customers table made before the
+// client index is refused with what to do, not used without it.
+func TestEnsureTableRequiresTheIndex(t *testing.T) {
+	tb := testenv.NewTables(t)
+	ctx := context.Background()
+	old := dynamo.CustomersTableDef(tb.Customers + "-old")
+	old.Index = nil
+	if _, err := dynamo.EnsureTable(ctx, tb.DB, old); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = tb.DB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(old.Name)}) })
+	_, err := dynamo.EnsureTable(ctx, tb.DB, dynamo.CustomersTableDef(old.Name))
+	if err == nil || !strings.Contains(err.Error(), "no index by-client") {
+		t.Fatalf("EnsureTable on a table without the index: %v", err)
 	}
 }

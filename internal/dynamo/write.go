@@ -15,23 +15,26 @@ import (
 	"github.com/cdm/customer-api/internal/customer"
 )
 
-// ItemWriter is the part of the DynamoDB client that writes items.
-type ItemWriter interface {
+// AdminAPI is the part of the DynamoDB client that operators' work uses:
+// writing, listing and erasing items.
+type AdminAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 }
 
-// Admin writes customers and keys, for operators and tests.
+// Admin writes, lists and erases customers and keys, for operators and tests.
 type Admin struct {
-	db        ItemWriter
+	db        AdminAPI
 	customers string
 	keys      string
 }
 
-// NewAdmin returns an Admin writing to the named tables through db.
-func NewAdmin(db ItemWriter, customersTable, keysTable string) *Admin {
+// NewAdmin returns an Admin working on the named tables through db.
+func NewAdmin(db AdminAPI, customersTable, keysTable string) *Admin {
 	return &Admin{db: db, customers: customersTable, keys: keysTable}
 }
 

@@ -1,0 +1,284 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/cdm/customer-api/internal/customer"
+)
+
+// ReadStats counts what listing or exporting one client's customers read.
+type ReadStats struct {
+	Requests     int     // Query and BatchGetItem requests
+	IndexEntries int     // entries of the client index read
+	Items        int     // customer items read
+	Capacity     float64 // read capacity units DynamoDB reported consumed
+}
+
+func (s *ReadStats) add(c *types.ConsumedCapacity) {
+	s.Requests++
+	if c != nil {
+		s.Capacity += aws.ToFloat64(c.CapacityUnits)
+	}
+}
+
+// ClientCCIDs passes the CCIDs of clientID's stored customers to fn, a page
+// at a time, in ccid order (by UTF-8 bytes), reading only that client's
+// entries of the client index. The index is eventually consistent: a
+// customer written a moment ago may be missing. It fails on DynamoDB's
+// errors, on fn's, and on an index entry of another client.
+func (a *Admin) ClientCCIDs(ctx context.Context, clientID string, fn func(ccids []string) error) error {
+	return a.clientCCIDs(ctx, clientID, &ReadStats{}, fn)
+}
+
+func (a *Admin) clientCCIDs(ctx context.Context, clientID string, st *ReadStats, fn func(ccids []string) error) error {
+	if customer.ValidateClientID(clientID) != nil {
+		return customer.ErrInvalidClientID
+	}
+	p := dynamodb.NewQueryPaginator(a.db, &dynamodb.QueryInput{
+		TableName:                 aws.String(a.customers),
+		IndexName:                 aws.String(ClientIndex.Name),
+		KeyConditionExpression:    aws.String("#c = :c"),
+		ExpressionAttributeNames:  map[string]string{"#c": attrClientID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: clientID}},
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return storageError("Query", a.customers+"/index/"+ClientIndex.Name, err)
+		}
+		st.add(page.ConsumedCapacity)
+		st.IndexEntries += len(page.Items)
+		ccids := make([]string, 0, len(page.Items))
+		for _, e := range page.Items {
+			c, _ := e[attrClientID].(*types.AttributeValueMemberS)
+			id, _ := e[attrCCID].(*types.AttributeValueMemberS)
+			pk, _ := e[attrPK].(*types.AttributeValueMemberS)
+			if c == nil || id == nil || pk == nil || c.Value != clientID || pk.Value != CustomerKey(clientID, id.Value) {
+				return fmt.Errorf("client index: an entry read for client %s is not that client's", clientID)
+			}
+			ccids = append(ccids, id.Value)
+		}
+		if len(ccids) > 0 {
+			if err := fn(ccids); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ExportCustomers passes each of clientID's stored customers to emit, in
+// ccid order, reading the client index and then the items (BatchGetItem,
+// 100 a request, unprocessed keys retried). Its cost follows the client's
+// data, not the table's. A customer erased while the export runs is
+// skipped; a corrupt item fails it, naming the ccid and attribute.
+func (a *Admin) ExportCustomers(ctx context.Context, clientID string, o BatchOptions, emit func(c customer.Customer) error) (ReadStats, error) {
+	o = o.withDefaults()
+	var st ReadStats
+	err := a.clientCCIDs(ctx, clientID, &st, func(ccids []string) error {
+		items, err := a.getItems(ctx, clientID, ccids, "", &st, o)
+		if err != nil {
+			return err
+		}
+		for _, id := range ccids {
+			item, ok := items[id]
+			if !ok {
+				continue
+			}
+			c, err := decodeCustomer(item)
+			if err != nil {
+				return fmt.Errorf("customer %s: %w", id, err)
+			}
+			if err := emit(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return st, err
+}
+
+// StoredCustomers returns the stored items of clientID's ccids that exist,
+// by ccid, as customers, for comparing a file with the table.
+func (a *Admin) StoredCustomers(ctx context.Context, clientID string, ccids []string, o BatchOptions) (map[string]map[string]types.AttributeValue, error) {
+	return a.getItems(ctx, clientID, ccids, "", &ReadStats{}, o.withDefaults())
+}
+
+// getItems reads clientID's items of ccids (all attributes, or only those
+// projection names), 100 keys a request, and returns them by ccid.
+func (a *Admin) getItems(ctx context.Context, clientID string, ccids []string, projection string, st *ReadStats, o BatchOptions) (map[string]map[string]types.AttributeValue, error) {
+	out := make(map[string]map[string]types.AttributeValue, len(ccids))
+	for chunk := range slices.Chunk(ccids, 100) {
+		keys := make([]map[string]types.AttributeValue, len(chunk))
+		for i, id := range chunk {
+			keys[i] = map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: CustomerKey(clientID, id)}}
+		}
+		ka := types.KeysAndAttributes{Keys: keys}
+		if projection != "" {
+			ka.ProjectionExpression = aws.String(projection)
+		}
+		pending := map[string]types.KeysAndAttributes{a.customers: ka}
+		for attempt := 1; len(pending[a.customers].Keys) > 0; attempt++ {
+			res, err := a.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+			if err != nil {
+				return nil, storageError("BatchGetItem", a.customers, err)
+			}
+			for _, c := range res.ConsumedCapacity {
+				st.add(&c)
+			}
+			if len(res.ConsumedCapacity) == 0 {
+				st.add(nil)
+			}
+			for _, item := range res.Responses[a.customers] {
+				id, _ := item[attrCCID].(*types.AttributeValueMemberS)
+				pk, _ := item[attrPK].(*types.AttributeValueMemberS)
+				if pk == nil || id == nil && projection == "" {
+					return nil, errors.New("batch get: an item without its keys")
+				}
+				ccid := pk.Value[len(clientID)+1:]
+				if pk.Value != CustomerKey(clientID, ccid) {
+					return nil, fmt.Errorf("batch get: an item read for client %s is not that client's", clientID)
+				}
+				out[ccid] = item
+				st.Items++
+			}
+			pending = res.UnprocessedKeys
+			if len(pending[a.customers].Keys) > 0 {
+				if attempt == o.MaxAttempts {
+					return nil, fmt.Errorf("batch get: %d keys still unprocessed after %d attempts", len(pending[a.customers].Keys), attempt)
+				}
+				if err := backoff(ctx, o, attempt); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// EraseResult says what EraseCustomers did.
+type EraseResult struct {
+	Erased int
+	Absent []string // CCIDs not stored: nothing to erase
+}
+
+// EraseCustomers deletes clientID's customers ccids (duplicates count
+// once). A ccid not stored is reported in Absent, not an error, so running
+// it again is harmless. o.Erased hears of each batch DynamoDB confirmed.
+// It returns the first failed batch as a *BatchError naming its CCIDs;
+// batches started before it are finished.
+func (a *Admin) EraseCustomers(ctx context.Context, clientID string, ccids []string, o BatchOptions) (EraseResult, error) {
+	o = o.withDefaults()
+	var res EraseResult
+	if customer.ValidateClientID(clientID) != nil {
+		return res, customer.ErrInvalidClientID
+	}
+	ccids = slices.Compact(slices.Sorted(slices.Values(ccids)))
+	present, err := a.getItems(ctx, clientID, ccids, attrPK, &ReadStats{}, o)
+	if err != nil {
+		return res, err
+	}
+	var reqs []types.WriteRequest
+	for _, id := range ccids {
+		if _, ok := present[id]; !ok {
+			res.Absent = append(res.Absent, id)
+			continue
+		}
+		reqs = append(reqs, deleteRequest(clientID, id))
+	}
+	res.Erased, err = a.writeAll(ctx, clientID, reqs, o)
+	return res, err
+}
+
+// EraseClient deletes every customer of clientID the client index lists,
+// a page at a time, and returns how many it erased. Run again after an
+// interruption, it erases what is left.
+func (a *Admin) EraseClient(ctx context.Context, clientID string, o BatchOptions) (int, error) {
+	total := 0
+	err := a.ClientCCIDs(ctx, clientID, func(ccids []string) error {
+		reqs := make([]types.WriteRequest, len(ccids))
+		for i, id := range ccids {
+			reqs[i] = deleteRequest(clientID, id)
+		}
+		n, err := a.writeAll(ctx, clientID, reqs, o)
+		total += n
+		return err
+	})
+	return total, err
+}
+
+func deleteRequest(clientID, ccid string) types.WriteRequest {
+	return types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: CustomerKey(clientID, ccid)},
+	}}}
+}
+
+// SameItem reports whether a stored item holds exactly the attributes of
+// the item CustomerItem makes, so that writing it again changes nothing.
+func SameItem(stored map[string]types.AttributeValue, clientID string, c customer.Customer) (bool, error) {
+	want, err := CustomerItem(clientID, c)
+	if err != nil {
+		return false, err
+	}
+	return equalItems(stored, want), nil
+}
+
+func equalItems(a, b map[string]types.AttributeValue) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok || !equalValues(v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// equalValues compares attribute values as DynamoDB stores them: numbers
+// by value (it keeps 1.10 as 1.1), everything else exactly.
+func equalValues(a, b types.AttributeValue) bool {
+	switch x := a.(type) {
+	case *types.AttributeValueMemberS:
+		y, ok := b.(*types.AttributeValueMemberS)
+		return ok && x.Value == y.Value
+	case *types.AttributeValueMemberN:
+		y, ok := b.(*types.AttributeValueMemberN)
+		return ok && sameNumber(x.Value, y.Value)
+	case *types.AttributeValueMemberBOOL:
+		y, ok := b.(*types.AttributeValueMemberBOOL)
+		return ok && x.Value == y.Value
+	case *types.AttributeValueMemberNULL:
+		_, ok := b.(*types.AttributeValueMemberNULL)
+		return ok
+	case *types.AttributeValueMemberB:
+		y, ok := b.(*types.AttributeValueMemberB)
+		return ok && string(x.Value) == string(y.Value)
+	case *types.AttributeValueMemberL:
+		y, ok := b.(*types.AttributeValueMemberL)
+		return ok && slices.EqualFunc(x.Value, y.Value, equalValues)
+	case *types.AttributeValueMemberM:
+		y, ok := b.(*types.AttributeValueMemberM)
+		return ok && equalItems(x.Value, y.Value)
+	case *types.AttributeValueMemberSS:
+		y, ok := b.(*types.AttributeValueMemberSS)
+		return ok && slices.Equal(slices.Sorted(slices.Values(x.Value)), slices.Sorted(slices.Values(y.Value)))
+	}
+	return false
+}
+
+func sameNumber(a, b string) bool {
+	x, okA := new(big.Rat).SetString(a)
+	y, okB := new(big.Rat).SetString(b)
+	return okA && okB && x.Cmp(y) == 0
+}
