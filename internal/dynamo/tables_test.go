@@ -151,7 +151,9 @@ func TestEnsureTableRequiresTheIndex(t *testing.T) {
 	if _, err := dynamo.EnsureTable(ctx, tb.DB, old); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = tb.DB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(old.Name)}) })
+	t.Cleanup(func() {
+		_, _ = tb.DB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(old.Name)})
+	})
 	_, err := dynamo.EnsureTable(ctx, tb.DB, dynamo.CustomersTableDef(old.Name))
 	if err == nil || !strings.Contains(err.Error(), "no index by-client") {
 		t.Fatalf("EnsureTable on a table without the index: %v", err)

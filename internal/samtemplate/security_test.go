@@ -209,19 +209,25 @@ func TestLoosenedSecurityIsCaught(t *testing.T) {
 		return Get(Resource(m, name), "Properties").(map[string]any)
 	}
 	loosen := map[string]func(map[string]any){
-		"no SecurityPolicy":          func(m map[string]any) { delete(props(m, "CustomerApi"), "SecurityPolicy") },
-		"TLS 1.0":                    func(m map[string]any) { props(m, "CustomerApi")["SecurityPolicy"] = "TLS_1_0" },
-		"misspelt policy":            func(m map[string]any) { props(m, "CustomerApi")["SecurityPolicy"] = "SecurityPolicy_TLS13_1_2_2025_09" },
-		"enhanced without mode":      func(m map[string]any) { delete(props(m, "CustomerApi"), "EndpointAccessMode") },
-		"domain on TLS 1.0":          func(m map[string]any) { props(m, "ApiDomain")["SecurityPolicy"] = "TLS_1_0" },
-		"no WAF association":         func(m map[string]any) { delete(m["Resources"].(map[string]any), "WebAclAssociation") },
-		"execution logging off":      func(m map[string]any) { Get(props(m, "CustomerApi"), "MethodSettings", 0).(map[string]any)["LoggingLevel"] = "OFF" },
-		"data trace on":              func(m map[string]any) { Get(props(m, "CustomerApi"), "MethodSettings", 0).(map[string]any)["DataTraceEnabled"] = true },
-		"no deletion protection":     func(m map[string]any) { delete(props(m, "CustomersTable"), "DeletionProtectionEnabled") },
-		"keys table unprotected":     func(m map[string]any) { props(m, "ApiKeysTable")["DeletionProtectionEnabled"] = false },
-		"log group without the key":  func(m map[string]any) { delete(props(m, "GetCustomerLogGroup"), "KmsKeyId") },
-		"exec logs without the key":  func(m map[string]any) { delete(props(m, "ApiExecutionLogGroup"), "KmsKeyId") },
-		"table with the managed key": func(m map[string]any) { delete(props(m, "CustomersTable")["SSESpecification"].(map[string]any), "KMSMasterKeyId") },
+		"no SecurityPolicy":     func(m map[string]any) { delete(props(m, "CustomerApi"), "SecurityPolicy") },
+		"TLS 1.0":               func(m map[string]any) { props(m, "CustomerApi")["SecurityPolicy"] = "TLS_1_0" },
+		"misspelt policy":       func(m map[string]any) { props(m, "CustomerApi")["SecurityPolicy"] = "SecurityPolicy_TLS13_1_2_2025_09" },
+		"enhanced without mode": func(m map[string]any) { delete(props(m, "CustomerApi"), "EndpointAccessMode") },
+		"domain on TLS 1.0":     func(m map[string]any) { props(m, "ApiDomain")["SecurityPolicy"] = "TLS_1_0" },
+		"no WAF association":    func(m map[string]any) { delete(m["Resources"].(map[string]any), "WebAclAssociation") },
+		"execution logging off": func(m map[string]any) {
+			Get(props(m, "CustomerApi"), "MethodSettings", 0).(map[string]any)["LoggingLevel"] = "OFF"
+		},
+		"data trace on": func(m map[string]any) {
+			Get(props(m, "CustomerApi"), "MethodSettings", 0).(map[string]any)["DataTraceEnabled"] = true
+		},
+		"no deletion protection":    func(m map[string]any) { delete(props(m, "CustomersTable"), "DeletionProtectionEnabled") },
+		"keys table unprotected":    func(m map[string]any) { props(m, "ApiKeysTable")["DeletionProtectionEnabled"] = false },
+		"log group without the key": func(m map[string]any) { delete(props(m, "GetCustomerLogGroup"), "KmsKeyId") },
+		"exec logs without the key": func(m map[string]any) { delete(props(m, "ApiExecutionLogGroup"), "KmsKeyId") },
+		"table with the managed key": func(m map[string]any) {
+			delete(props(m, "CustomersTable")["SSESpecification"].(map[string]any), "KMSMasterKeyId")
+		},
 		"no per-key rate rule": func(m map[string]any) {
 			acl := props(m, "WebAcl")
 			acl["Rules"] = slices.DeleteFunc(acl["Rules"].([]any), func(r any) bool { return Get(r, "Name") == "rate-per-api-key" })
