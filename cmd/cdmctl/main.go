@@ -1,6 +1,7 @@
 // Command cdmctl is the operator's and developer's tool for the customer API:
-// it creates the tables, manages API keys, imports and reads customers, and
-// serves the endpoint locally as API Gateway would.
+// it creates the tables, manages API keys, imports, reads, exports and
+// erases customers, offboards clients, and serves the endpoint locally as
+// API Gateway would.
 package main
 
 import (
@@ -24,8 +25,12 @@ commands:
   keys create --client ID [--label TEXT] [--expires 720h] [--key VALUE]
   keys revoke KEY | --hash PREFIX
   keys list [--client ID]
-  import --client ID [--skip-invalid] [--dry-run] FILE|-
+  import --client ID [--skip-invalid] [--dry-run] [--sync [--max-erase 0.1] [--force]] FILE|-
   get --client ID CCID                              print a customer as the API returns it
+  export --client ID [--out FILE|-]                 every customer of a client, as import NDJSON
+  delete --client ID [--yes] CCID... | --file FILE  erase customers (one audit line each on stderr)
+  offboard --client ID (--out FILE | --no-export) [--yes]
+                                                    export, revoke every key, erase every customer
   invoke --event FILE [--bootstrap bin/bootstrap]   run the function under the Lambda emulator
   smoke --url BASE --key KEY --client ID --ccid CCID check a deployed stage against the contract
   template managed-instances [--template FILE]      print the template of a stack on Lambda Managed Instances
@@ -88,6 +93,12 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 		return importCustomers(ctx, sio, rest)
 	case "get ":
 		return get(ctx, sio, rest)
+	case "export ":
+		return export(ctx, sio, rest)
+	case "delete ":
+		return deleteCustomers(ctx, sio, rest)
+	case "offboard ":
+		return offboard(ctx, sio, rest)
 	case "invoke ":
 		return invoke(ctx, sio, rest)
 	case "smoke ":

@@ -323,13 +323,13 @@ func TestCorruptItemIs500WithoutValues(t *testing.T) {
 	a := newAPI(t)
 	const marker = "MARKER-7f3a"
 	cases := map[string]map[string]types.AttributeValue{
-		"name is a number":     {"first_name": n("12345")},
-		"addresses is a map":   {"addresses": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"city": s(marker)}}},
-		"address is a string":  {"addresses": &types.AttributeValueMemberL{Value: []types.AttributeValue{s(marker)}}},
-		"address city is list": {"addresses": &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"city": &types.AttributeValueMemberL{Value: []types.AttributeValue{s(marker)}}}}}}},
-		"channels is a string": {"notification_channels": s(marker)},
-		"ext is a string":      {"ext": s(marker)},
-		"ccid is a set":        {"ccid": &types.AttributeValueMemberSS{Value: []string{marker}}},
+		"name is a number":      {"first_name": n("12345")},
+		"addresses is a map":    {"addresses": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"city": s(marker)}}},
+		"address is a string":   {"addresses": &types.AttributeValueMemberL{Value: []types.AttributeValue{s(marker)}}},
+		"address city is list":  {"addresses": &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"city": &types.AttributeValueMemberL{Value: []types.AttributeValue{s(marker)}}}}}}},
+		"channels is a string":  {"notification_channels": s(marker)},
+		"ext is a string":       {"ext": s(marker)},
+		"secondary id is a set": {"secondary_account_id": &types.AttributeValueMemberSS{Value: []string{marker}}},
 	}
 	for name, attrs := range cases {
 		t.Run(name, func(t *testing.T) {

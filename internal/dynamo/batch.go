@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/cdm/customer-api/internal/customer"
 )
@@ -137,7 +139,13 @@ func (a *Admin) writeBatch(ctx context.Context, batch []types.WriteRequest, o Ba
 	for attempt := 1; ; attempt++ {
 		out, err := a.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
 		if err != nil {
-			return fmt.Errorf("batch write: %w", err)
+			if !retryable(err) || attempt == o.MaxAttempts {
+				return fmt.Errorf("batch write: %w", err)
+			}
+			if err := backoff(ctx, o, attempt); err != nil {
+				return err
+			}
+			continue
 		}
 		pending = out.UnprocessedItems
 		if len(pending[a.customers]) == 0 {
@@ -150,6 +158,20 @@ func (a *Admin) writeBatch(ctx context.Context, batch []types.WriteRequest, o Ba
 			return err
 		}
 	}
+}
+
+// retryable reports whether a failed request may succeed if sent again:
+// throttling and DynamoDB's own faults, not a request it refuses.
+func retryable(err error) bool {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	switch api.ErrorCode() {
+	case "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded", "LimitExceededException":
+		return true
+	}
+	return api.ErrorFault() == smithy.FaultServer
 }
 
 // backoff waits before retry attempt+1: full jitter under a ceiling that

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -130,7 +131,13 @@ func (a *Admin) getItems(ctx context.Context, clientID string, ccids []string, p
 		for attempt := 1; len(pending[a.customers].Keys) > 0; attempt++ {
 			res, err := a.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 			if err != nil {
-				return nil, storageError("BatchGetItem", a.customers, err)
+				if !retryable(err) || attempt == o.MaxAttempts {
+					return nil, storageError("BatchGetItem", a.customers, err)
+				}
+				if err := backoff(ctx, o, attempt); err != nil {
+					return nil, err
+				}
+				continue
 			}
 			for _, c := range res.ConsumedCapacity {
 				st.add(&c)
@@ -144,8 +151,8 @@ func (a *Admin) getItems(ctx context.Context, clientID string, ccids []string, p
 				if pk == nil || id == nil && projection == "" {
 					return nil, errors.New("batch get: an item without its keys")
 				}
-				ccid := pk.Value[len(clientID)+1:]
-				if pk.Value != CustomerKey(clientID, ccid) {
+				ccid, ours := strings.CutPrefix(pk.Value, clientID+"#")
+				if !ours {
 					return nil, fmt.Errorf("batch get: an item read for client %s is not that client's", clientID)
 				}
 				out[ccid] = item

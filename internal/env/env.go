@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/cdm/customer-api/internal/dynamo"
@@ -162,4 +163,24 @@ func sdkLogger() logging.Logger {
 		}
 		log.Log(context.Background(), level, "aws sdk: "+fmt.Sprintf(format, v...))
 	})
+}
+
+// Operator returns the ARN of the AWS identity cdmctl's credentials belong
+// to, for audit lines, or "" where there is none to name: against a local
+// DynamoDB, or when STS does not answer within 3 seconds.
+func Operator(ctx context.Context, s Settings) string {
+	if s.DynamoDBEndpoint != "" {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithLogger(sdkLogger()))
+	if err != nil {
+		return ""
+	}
+	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return ""
+	}
+	return aws.ToString(out.Arn)
 }

@@ -35,6 +35,19 @@ type Config struct {
 	Delay time.Duration
 	// Table, when set, limits the fault to requests naming this table.
 	Table string
+	// Operation, when set, limits the fault to one DynamoDB operation, such
+	// as BatchWriteItem.
+	Operation string
+	// Skip lets this many matching requests through before faults start.
+	Skip int
+	// Times bounds how many requests get the fault; 0: all that match.
+	Times int
+}
+
+// Request is one request the proxy saw: its DynamoDB operation and body.
+type Request struct {
+	Operation string
+	Body      string
 }
 
 // Proxy is a running fault proxy.
@@ -44,6 +57,8 @@ type Proxy struct {
 	ln       net.Listener
 	mu       sync.Mutex
 	cfg      Config
+	matched  int
+	seen     []Request
 	requests atomic.Int64
 	faulted  atomic.Int64
 }
@@ -65,8 +80,9 @@ func Start(target string) (*Proxy, error) {
 		p.requests.Add(1)
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		cfg := p.config()
-		if cfg.Fault != None && (cfg.Table == "" || strings.Contains(string(body), `"TableName":"`+cfg.Table+`"`)) {
+		op := r.Header.Get("X-Amz-Target")
+		op = op[strings.LastIndex(op, ".")+1:]
+		if cfg, ok := p.match(op, string(body)); ok {
 			p.faulted.Add(1)
 			if p.inject(w, r, cfg) {
 				return
@@ -119,13 +135,32 @@ func awsError(w http.ResponseWriter, status int, typ, msg string) {
 func (p *Proxy) Set(c Config) {
 	p.mu.Lock()
 	p.cfg = c
+	p.matched = 0
 	p.mu.Unlock()
 }
 
-func (p *Proxy) config() Config {
+// match records the request and says whether it gets the fault.
+func (p *Proxy) match(op, body string) (Config, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.cfg
+	p.seen = append(p.seen, Request{Operation: op, Body: body})
+	c := p.cfg
+	if c.Fault == None || c.Operation != "" && c.Operation != op ||
+		c.Table != "" && !strings.Contains(body, `"TableName":"`+c.Table+`"`) && !strings.Contains(body, `"`+c.Table+`":`) {
+		return c, false
+	}
+	p.matched++
+	if p.matched <= c.Skip || c.Times > 0 && p.matched > c.Skip+c.Times {
+		return c, false
+	}
+	return c, true
+}
+
+// Seen returns every request the proxy received, in order.
+func (p *Proxy) Seen() []Request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Request(nil), p.seen...)
 }
 
 // Requests returns how many requests reached the proxy, and how many of

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cdm/customer-api/internal/apigw"
+	"github.com/cdm/customer-api/internal/customer"
+	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/env"
+)
+
+func export(ctx context.Context, sio stdio, args []string) error {
+	s, err := env.Read()
+	if err != nil {
+		return err
+	}
+	fs := newFlags("export", sio, &s)
+	client := fs.String("client", "", "client `ID` whose customers to export")
+	out := fs.String("out", "-", "`FILE` to write (created with mode 0600, whole or not at all), or - for stdout")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := checkClient(*client); err != nil {
+		return err
+	}
+	db, err := env.DynamoDB(ctx, s)
+	if err != nil {
+		return err
+	}
+	admin := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable)
+	n, st, err := exportTo(ctx, sio, admin, *client, *out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(sio.err, "exported %d customers of client %s to %s (%d index entries, %d items read in %d requests)\n", n, *client, *out, st.IndexEntries, st.Items, st.Requests)
+	return nil
+}
+
+// exportTo writes clientID's customers as NDJSON in the import format to
+// path (- for stdout). A file appears only when the export is complete:
+// it is written beside path and renamed over it at the end.
+func exportTo(ctx context.Context, sio stdio, admin *dynamo.Admin, clientID, path string) (int, dynamo.ReadStats, error) {
+	var w io.Writer = sio.out
+	var tmp *os.File
+	if path != "-" {
+		var err error
+		tmp, err = os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".partial-*")
+		if err != nil {
+			return 0, dynamo.ReadStats{}, err
+		}
+		defer func() {
+			if tmp != nil {
+				tmp.Close()
+				os.Remove(tmp.Name())
+			}
+		}()
+		w = tmp
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	n := 0
+	last := time.Now()
+	st, err := admin.ExportCustomers(ctx, clientID, dynamo.BatchOptions{}, func(c customer.Customer) error {
+		body, err := apigw.EncodeCustomer(c)
+		if err != nil {
+			return fmt.Errorf("customer %s: %w", *c.CCID, err)
+		}
+		if _, err := bw.WriteString(body + "\n"); err != nil {
+			return err
+		}
+		n++
+		if time.Since(last) > 2*time.Second {
+			fmt.Fprintf(sio.err, "exported %d customers so far\n", n)
+			last = time.Now()
+		}
+		return nil
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil || tmp == nil {
+		return n, st, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return n, st, err
+	}
+	if err := tmp.Close(); err != nil {
+		return n, st, err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return n, st, err
+	}
+	tmp = nil
+	return n, st, nil
+}
+
+func checkClient(id string) error {
+	if customer.ValidateClientID(id) != nil {
+		return fmt.Errorf("%w: --client %q: want 1 to %d bytes of UTF-8 without '#' or control characters", errUsage, id, customer.MaxIDBytes)
+	}
+	return nil
+}
