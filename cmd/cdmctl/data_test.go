@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/cdm/customer-api/internal/faultproxy"
 	"github.com/cdm/customer-api/internal/testenv"
 )
 
@@ -329,4 +330,160 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// useProxy points cdmctl at the local DynamoDB through a fault proxy.
+func useProxy(t *testing.T, tb testenv.Tables) *faultproxy.Proxy {
+	t.Helper()
+	p, err := faultproxy.Start(tb.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	t.Setenv("DYNAMODB_ENDPOINT", p.URL)
+	return p
+}
+
+// TestOffboard: export, revoke every key, erase every customer; the API
+// then refuses the client's keys. Interrupted by a storage failure during
+// the erase, it is finished by running it again, and the export made by the
+// first run is kept, never replaced by a partial one.
+func TestOffboard(t *testing.T) {
+	tb := useTables(t)
+	t.Setenv("API_KEY_CACHE_TTL", "0")
+	mustRun(t, "import", "--client", "acme", generate(t, 120, nil))
+	mustRun(t, "import", "--client", "other", generate(t, 120, nil))
+	key1, _ := mustRun(t, "keys", "create", "--client", "acme")
+	key2, _ := mustRun(t, "keys", "create", "--client", "acme")
+	otherKey, _ := mustRun(t, "keys", "create", "--client", "other")
+	mustRun(t, "keys", "revoke", strings.TrimSpace(key2))
+	otherBefore := clientItems(t, tb, "other")
+	base := startServe(t, io.Discard)
+	if status, _, _ := httpGet(t, "GET", base+"/cdm/client/acme/customer/GEN-000001", strings.TrimSpace(key1)); status != 200 {
+		t.Fatalf("before offboarding: %d", status)
+	}
+
+	for _, args := range [][]string{{"offboard", "--client", "acme", "--yes"}, {"offboard", "--client", "acme", "--out", "x", "--no-export", "--yes"}} {
+		if _, _, err := cdmctl(t, "", args...); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "acme-offboard.ndjson")
+	if _, _, err := cdmctl(t, "", "offboard", "--client", "acme", "--out", out); err == nil || !strings.Contains(err.Error(), "--yes") {
+		t.Errorf("offboard without --yes: %v", err)
+	}
+
+	// The erase fails after two batches: keys are revoked, some customers
+	// erased, the export complete.
+	proxy := useProxy(t, tb)
+	proxy.Set(faultproxy.Config{Fault: faultproxy.InternalServerError, Operation: "BatchWriteItem", Skip: 2})
+	_, stderr, err := cdmctl(t, "", "offboard", "--client", "acme", "--out", out, "--yes")
+	if err == nil || !strings.Contains(err.Error(), "run again") {
+		t.Fatalf("offboard over a failing DynamoDB: %v\n%s", err, stderr)
+	}
+	erasedFirst := len(auditLines(t, stderr))
+	if left := count(t, tb, "acme"); erasedFirst == 0 || left != 120-erasedFirst || !strings.Contains(stderr, "not erased: GEN-") {
+		t.Errorf("first run: %d audit lines, %d left\n%s", erasedFirst, left, stderr)
+	}
+	exported := readFile(t, out)
+	if n := len(ccidsOf(t, exported)); n != 120 {
+		t.Fatalf("export holds %d records, want 120", n)
+	}
+
+	proxy.Set(faultproxy.Config{})
+	_, stderr, err = cdmctl(t, "", "offboard", "--client", "acme", "--out", out, "--yes")
+	if err != nil {
+		t.Fatalf("second offboard: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "holds every customer still stored") || !strings.Contains(stderr, "revoked 0, 2 were revoked already") {
+		t.Errorf("second run:\n%s", stderr)
+	}
+	if erasedFirst+len(auditLines(t, stderr)) != 120 || count(t, tb, "acme") != 0 {
+		t.Errorf("after both runs: %d left; %d + %d erased", count(t, tb, "acme"), erasedFirst, len(auditLines(t, stderr)))
+	}
+	if readFile(t, out) != exported {
+		t.Error("the second run replaced the first run's export")
+	}
+	// A third run: nothing to do, and still fine.
+	mustRun(t, "offboard", "--client", "acme", "--out", out, "--yes")
+
+	if status, _, body := httpGet(t, "GET", base+"/cdm/client/acme/customer/GEN-000001", strings.TrimSpace(key1)); status != 401 {
+		t.Errorf("offboarded client's key: %d %v, want 401", status, body)
+	}
+	if status, _, _ := httpGet(t, "GET", base+"/cdm/client/other/customer/GEN-000001", strings.TrimSpace(otherKey)); status != 200 {
+		t.Errorf("other client after acme's offboarding: %d", status)
+	}
+	if !reflect.DeepEqual(clientItems(t, tb, "other"), otherBefore) {
+		t.Error("offboarding acme changed other's customers")
+	}
+	// An export file that lacks stored customers is never taken for one.
+	mustRun(t, "import", "--client", "acme", generate(t, 5, nil))
+	stale := writeLines(t, "stale.ndjson", []string{`{"ccid":"GEN-000001"}`})
+	if _, _, err := cdmctl(t, "", "offboard", "--client", "acme", "--out", stale, "--yes"); err == nil || !strings.Contains(err.Error(), "lacks 4") {
+		t.Errorf("offboard with a stale export file: %v", err)
+	}
+	if count(t, tb, "acme") != 5 {
+		t.Error("offboard erased after refusing its export file")
+	}
+}
+
+// TestThrottledBatchesAreRetried: throttled and failing batch requests are
+// retried, so a sync and an export over a DynamoDB that throttles now and
+// then lose nothing.
+func TestThrottledBatchesAreRetried(t *testing.T) {
+	tb := useTables(t)
+	mustRun(t, "import", "--client", "acme", generate(t, 200, nil))
+	proxy := useProxy(t, tb)
+	proxy.Set(faultproxy.Config{Fault: faultproxy.Throttling, Operation: "BatchWriteItem", Times: 6})
+	_, stderr := mustRun(t, "import", "--client", "acme", "--sync", "--force", generate(t, 150, nil))
+	if !strings.Contains(stderr, "erased 50") || count(t, tb, "acme") != 150 {
+		t.Errorf("sync through throttling: %d left\n%s", count(t, tb, "acme"), stderr)
+	}
+	if _, faulted := proxy.Requests(); faulted != 6 {
+		t.Errorf("%d requests throttled, want 6", faulted)
+	}
+	proxy.Set(faultproxy.Config{Fault: faultproxy.ServiceUnavailable, Operation: "BatchGetItem", Times: 3})
+	stdout, _ := mustRun(t, "export", "--client", "acme")
+	if n := len(ccidsOf(t, stdout)); n != 150 {
+		t.Errorf("export through failures: %d records, want 150", n)
+	}
+}
+
+// TestCommandsTouchOnlyTheirClient: every request export, delete, sync
+// and offboard send for client acme names only acme's keys or index
+// partition, though client "acme2" and "other" share acme's ccids.
+func TestCommandsTouchOnlyTheirClient(t *testing.T) {
+	tb := useTables(t)
+	for _, c := range []string{"acme", "acme2", "other"} {
+		mustRun(t, "import", "--client", c, generate(t, 40, nil))
+	}
+	mustRun(t, "keys", "create", "--client", "other")
+	before := map[string]map[string]map[string]types.AttributeValue{"acme2": clientItems(t, tb, "acme2"), "other": clientItems(t, tb, "other")}
+	proxy := useProxy(t, tb)
+	mustRun(t, "export", "--client", "acme", "--out", filepath.Join(t.TempDir(), "x.ndjson"))
+	mustRun(t, "delete", "--client", "acme", "GEN-000001", "GEN-000002")
+	mustRun(t, "import", "--client", "acme", "--sync", "--force", generate(t, 20, nil))
+	mustRun(t, "offboard", "--client", "acme", "--no-export", "--yes")
+	seen := proxy.Seen()
+	if len(seen) < 8 {
+		t.Fatalf("only %d requests seen", len(seen))
+	}
+	for _, r := range seen {
+		for _, other := range []string{`"acme2#`, `"other#`, `"S":"acme2"`, `"S":"other"`} {
+			if strings.Contains(r.Body, other) && r.Operation != "Scan" {
+				t.Errorf("%s names another client (%s): %.300s", r.Operation, other, r.Body)
+			}
+		}
+		if r.Operation == "Scan" && !strings.Contains(r.Body, tb.Keys) {
+			t.Errorf("a Scan of %.200s: only the keys table is ever scanned", r.Body)
+		}
+	}
+	for c, items := range before {
+		if !reflect.DeepEqual(clientItems(t, tb, c), items) {
+			t.Errorf("commands for acme changed %s's customers", c)
+		}
+	}
+	if count(t, tb, "acme") != 0 {
+		t.Error("acme was not offboarded")
+	}
 }

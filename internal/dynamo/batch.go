@@ -163,6 +163,10 @@ func (a *Admin) writeBatch(ctx context.Context, batch []types.WriteRequest, o Ba
 // retryable reports whether a failed request may succeed if sent again:
 // throttling and DynamoDB's own faults, not a request it refuses.
 func retryable(err error) bool {
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) && status.HTTPStatusCode() >= 500 {
+		return true
+	}
 	var api smithy.APIError
 	if !errors.As(err, &api) {
 		return false
