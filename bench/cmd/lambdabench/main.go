@@ -44,7 +44,7 @@ var (
 	rssN       = flag.Int("rss-requests", 1000, "requests before reading peak RSS")
 	importN    = flag.Int("import", 10000, "customers per import run")
 	out        = flag.String("out", "bench/results/latest.md", "where to write the table")
-	onlyFlag   = flag.String("only", "", "comma-separated steps to run (warm, nonio, cold, rss, concurrency, power, package, import); all when empty")
+	onlyFlag   = flag.String("only", "", "comma-separated steps to run (warm, nonio, cold, rss, concurrency, power, package, import, clientdata); all when empty")
 )
 
 type row struct{ what, value, budget, verdict string }
@@ -109,6 +109,7 @@ var steps = []step{
 	{"power", stepPower},
 	{"package", stepPackage},
 	{"import", stepImport},
+	{"clientdata", stepClientData},
 }
 
 func run() error {
@@ -338,6 +339,63 @@ func stepImport(su *setup) error {
 	slices.Sort(rates)
 	report(fmt.Sprintf("import of %d customers (BatchWriteItem), median of 3", *importN), fmt.Sprintf("%.0f records/s", rates[1]), "", nil)
 	return nil
+}
+
+// stepClientData measures the operators' per-client work on a table of
+// 100,000 customers of one client beside 100 of another: what exporting the
+// small client reads, and export and erase throughput of the large one.
+func stepClientData(su *setup) error {
+	const table, big, small = "bench-clientdata", 100_000, 100
+	ctx := su.ctx
+	if _, err := dynamo.EnsureTable(ctx, su.db, dynamo.CustomersTableDef(table)); err != nil {
+		return err
+	}
+	admin := dynamo.NewAdmin(su.db, table, "unused")
+	if _, err := admin.PutCustomers(ctx, "large-client", bench.GeneratedCustomers(big), dynamo.BatchOptions{}); err != nil {
+		return err
+	}
+	if _, err := admin.PutCustomers(ctx, "small-client", bench.GeneratedCustomers(small), dynamo.BatchOptions{}); err != nil {
+		return err
+	}
+	export := func(client string) (int, dynamo.ReadStats, time.Duration, error) {
+		n := 0
+		start := time.Now()
+		st, err := admin.ExportCustomers(ctx, client, dynamo.BatchOptions{}, func(c customer.Customer) error {
+			if _, err := apigw.EncodeCustomer(c); err != nil {
+				return err
+			}
+			n++
+			return nil
+		})
+		return n, st, time.Since(start), err
+	}
+	n, st, _, err := export("small-client")
+	if err != nil || n != small {
+		return fmt.Errorf("export of the small client: %d records, %v", n, err)
+	}
+	report(fmt.Sprintf("export of a %d-customer client beside %d others: reads", small, big),
+		fmt.Sprintf("%d index entries + %d items in %d requests%s (a Scan would read %d items)", st.IndexEntries, st.Items, st.Requests, capacity(st), big+small), "", nil)
+	n, _, took, err := export("large-client")
+	if err != nil || n != big {
+		return fmt.Errorf("export of the large client: %d records, %v", n, err)
+	}
+	report(fmt.Sprintf("export of %d customers (index query + BatchGetItem)", big), fmt.Sprintf("%.0f records/s", float64(n)/took.Seconds()), "", nil)
+	start := time.Now()
+	erased, err := admin.EraseClient(ctx, "large-client", dynamo.BatchOptions{})
+	if err != nil || erased != big {
+		return fmt.Errorf("erase of the large client: %d erased, %v", erased, err)
+	}
+	report(fmt.Sprintf("erase of %d customers (index query + BatchWriteItem)", big), fmt.Sprintf("%.0f records/s", float64(erased)/time.Since(start).Seconds()), "", nil)
+	return nil
+}
+
+// capacity is the read capacity DynamoDB reported, where it reports any
+// (the local DynamoDB does not).
+func capacity(st dynamo.ReadStats) string {
+	if st.Capacity == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %.1f RCU", st.Capacity)
 }
 
 func warm(ctx context.Context, h *apigw.Handler, db *dynamodb.Client, table string, c customer.Customer) (hp50, hp99, bp50, bp99 time.Duration, err error) {
