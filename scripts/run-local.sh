@@ -14,6 +14,11 @@ Try:
 
   curl -s -H 'xx-relay-api-key: $DEV_KEY' http://$ADDR/cdm/client/$DEV_CLIENT/customer/BAK-11984-007
 
+Operator commands against it, from another terminal in this directory:
+
+  export DYNAMODB_ENDPOINT=$DYNAMODB_ENDPOINT AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=$AWS_REGION
+  bin/cdmctl export --client $DEV_CLIENT
+
 Ctrl-C stops the API and the local DynamoDB.
 MSG
 bin/cdmctl serve --addr "$ADDR" &

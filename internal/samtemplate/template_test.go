@@ -232,6 +232,18 @@ func problems(tmpl map[string]any) []string {
 		want(name+" PITR", Get(tbl, "Properties", "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled"), true)
 		want(name+" SSE", Get(tbl, "Properties", "SSESpecification", "SSEEnabled"), true)
 	}
+	want("customers PITR period", Get(Resource(tmpl, "CustomersTable"), "Properties", "PointInTimeRecoverySpecification", "RecoveryPeriodInDays"), map[string]any{"Ref": "RecoveryPeriodDays"})
+	want("PITR period bounds", []any{Get(tmpl, "Parameters", "RecoveryPeriodDays", "MinValue"), Get(tmpl, "Parameters", "RecoveryPeriodDays", "MaxValue")}, []any{float64(1), float64(35)})
+	queries := 0
+	for _, name := range ResourceNames(tmpl) {
+		if Get(Resource(tmpl, name), "Type") == "AWS::Logs::QueryDefinition" {
+			queries++
+			want(name+" log group", Get(Resource(tmpl, name), "Properties", "LogGroupNames"), []any{map[string]any{"Ref": "GetCustomerLogGroup"}})
+		}
+	}
+	if queries != 3 {
+		p = append(p, fmt.Sprintf("%d saved access queries, want 3", queries))
+	}
 	want("keys TTL attribute", Get(Resource(tmpl, "ApiKeysTable"), "Properties", "TimeToLiveSpecification"), map[string]any{"AttributeName": "expires_at", "Enabled": true})
 
 	for _, lg := range []string{"GetCustomerLogGroup", "ApiAccessLogGroup"} {
@@ -353,6 +365,9 @@ func TestLoosenedTemplatesAreCaught(t *testing.T) {
 		"CRUD policy": func(m map[string]any) {
 			props := Get(Resource(m, "GetCustomerFunction"), "Properties").(map[string]any)
 			props["Policies"] = append(props["Policies"].([]any), map[string]any{"DynamoDBCrudPolicy": map[string]any{"TableName": "x"}})
+		},
+		"no PITR period": func(m map[string]any) {
+			delete(Get(Resource(m, "CustomersTable"), "Properties", "PointInTimeRecoverySpecification").(map[string]any), "RecoveryPeriodInDays")
 		},
 		"no PITR": func(m map[string]any) {
 			delete(Get(Resource(m, "CustomersTable"), "Properties").(map[string]any), "PointInTimeRecoverySpecification")
