@@ -36,8 +36,8 @@ func keysCreate(ctx context.Context, sio stdio, args []string) error {
 	raw := *given
 	if raw == "" {
 		raw = apikey.Generate()
-	} else if !apikey.WellFormed(raw) {
-		return fmt.Errorf("%w: --key must be %d to %d bytes of printable ASCII without spaces (the API refuses any other key unread)", errUsage, apikey.MinKeyBytes, apikey.MaxKeyBytes)
+	} else if len(raw) < apikey.MinKeyBytes || strings.ContainsRune(raw, ' ') || !apikey.WellFormed(raw) {
+		return fmt.Errorf("%w: --key must be %d to %d bytes of printable ASCII without spaces", errUsage, apikey.MinKeyBytes, apikey.MaxKeyBytes)
 	}
 	db, err := env.DynamoDB(ctx, s)
 	if err != nil {

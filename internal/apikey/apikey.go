@@ -46,23 +46,24 @@ func (r Record) Allows(clientID string, now time.Time) bool {
 	return r.ExpiresAt.IsZero() || now.Before(r.ExpiresAt)
 }
 
-// Bounds of a key this product issues (Generate) or registers (cdmctl keys
-// create --key).
+// Bounds of a key: cdmctl registers keys of MinKeyBytes or more; no key
+// the API looks up is longer than MaxKeyBytes.
 const (
 	MinKeyBytes = 16
 	MaxKeyBytes = 256
 )
 
-// WellFormed reports whether raw could be a key this product issues or
-// registers: MinKeyBytes to MaxKeyBytes of printable ASCII without spaces.
-// A request carrying anything else is refused without a storage read, so a
-// flood of junk keys costs no DynamoDB capacity.
+// WellFormed reports whether raw could be a stored key: at most
+// MaxKeyBytes, every byte printable ASCII (space to tilde). A request
+// carrying anything else is refused without a storage read, so a flood of
+// junk keys costs no DynamoDB capacity. Systems other than cdmctl may
+// register shorter keys, so there is no lower bound here.
 func WellFormed(raw string) bool {
-	if len(raw) < MinKeyBytes || len(raw) > MaxKeyBytes {
+	if len(raw) > MaxKeyBytes {
 		return false
 	}
 	for i := 0; i < len(raw); i++ {
-		if raw[i] <= ' ' || raw[i] > '~' {
+		if raw[i] < ' ' || raw[i] > '~' {
 			return false
 		}
 	}

@@ -205,9 +205,9 @@ func TestWellFormed(t *testing.T) {
 		}
 	}
 	for k, want := range map[string]bool{
-		"cdmk_local_dev_key_do_not_use_in_prod": true, strings.Repeat("a", 16): true, strings.Repeat("~", 256): true,
-		strings.Repeat("a", 15): false, strings.Repeat("a", 257): false, "cdmk_with space_00": false,
-		"cdmk_tab\t_0000000": false, "cdmk_é_00000000000": false, "cdmk_nul\x00_000000": false,
+		"cdmk_local_dev_key_do_not_use_in_prod": true, "k": true, "with inner space": true, strings.Repeat("~", 256): true,
+		strings.Repeat("a", 257): false, "cdmk_tab\t_0000000": false, "cdmk_é_00000000000": false, "cdmk_nul\x00_000000": false,
+		"cdmk_del\x7f_000000": false,
 	} {
 		if WellFormed(k) != want {
 			t.Errorf("WellFormed(%q) = %v", k, !want)
