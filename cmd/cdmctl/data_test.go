@@ -265,10 +265,7 @@ func TestImportSync(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		changed[i] = fmt.Sprintf(`{"ccid":"GEN-%06d","first_name":"Changed"}`, i)
 	}
-	var lines []string
-	for _, l := range strings.Split(strings.TrimSpace(readFile(t, generate(t, 95, changed))), "\n") {
-		lines = append(lines, l)
-	}
+	lines := strings.Split(strings.TrimSpace(readFile(t, generate(t, 95, changed))), "\n")
 	lines = append(lines, `{"ccid":"NEW-1"}`, `{"ccid":"NEW-2"}`, `{"ccid":"NEW-3"}`)
 	file := writeLines(t, "sync.ndjson", lines)
 

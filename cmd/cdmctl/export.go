@@ -56,8 +56,9 @@ func exportTo(ctx context.Context, sio stdio, admin *dynamo.Admin, clientID, pat
 		}
 		defer func() {
 			if tmp != nil {
-				tmp.Close()
-				os.Remove(tmp.Name())
+				// An unfinished export: drop it, whatever the errors.
+				_ = tmp.Close()
+				_ = os.Remove(tmp.Name())
 			}
 		}()
 		w = tmp
