@@ -2,35 +2,15 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cdm/customer-api/internal/samtemplate"
 )
-
-// lockedBuffer collects serve's access lines while the test reads them.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 var (
 	queryField  = regexp.MustCompile(`\b([a-z_]+)\s*=`)
@@ -130,7 +110,7 @@ func TestSavedQueriesFindReads(t *testing.T) {
 	mustRun(t, "import", "--client", "other", generate(t, 5, nil))
 	key, _ := mustRun(t, "keys", "create", "--client", "acme")
 	key = strings.TrimSpace(key)
-	var access lockedBuffer
+	var access syncBuffer
 	base := startServe(t, &access)
 	requests := []struct {
 		client, ccid, key string

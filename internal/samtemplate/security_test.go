@@ -289,21 +289,8 @@ func withDefaults(t *testing.T, src []byte, params map[string]string) []byte {
 // runs) on template.yaml and the Managed Instances template with every
 // security option on: a created key, WAF, a custom domain with mutual TLS.
 func TestCfnLintWithEveryOptionOn(t *testing.T) {
-	cfnLint, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("cfn-lint is not installed; CI requires it (pip install cfn-lint)")
-		}
-		t.Skip("SKIPPED: cfn-lint is not installed (pip install cfn-lint)")
-	}
-	src, err := os.ReadFile(templatePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mi, err := ManagedInstances(src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfnLint := cfnLintPath(t)
+	src, mi := templateTexts(t)
 	on := map[string]string{"ProvisionedConcurrency": "5", "Tracing": "true", "RecoveryPeriodDays": "7"}
 	for k, v := range securityCases[1] {
 		on[k] = v

@@ -92,16 +92,37 @@ func validateAgainst(schema *jsonschema.Schema, tmpl map[string]any) error {
 	return schema.Validate(inst)
 }
 
-func managedInstances(t *testing.T) map[string]any {
+// templateTexts returns template.yaml's text and the Managed Instances
+// template derived from it.
+func templateTexts(t *testing.T) (src, derived []byte) {
 	t.Helper()
 	src, err := os.ReadFile(templatePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := ManagedInstances(src)
+	derived, err = ManagedInstances(src)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return src, derived
+}
+
+// cfnLintPath returns cfn-lint's path, or skips saying why; CI requires it.
+func cfnLintPath(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("cfn-lint is not installed; CI requires it (pip install cfn-lint)")
+		}
+		t.Skip("SKIPPED: cfn-lint is not installed (pip install cfn-lint)")
+	}
+	return path
+}
+
+func managedInstances(t *testing.T) map[string]any {
+	t.Helper()
+	_, out := templateTexts(t)
 	tmpl, err := Parse(out)
 	if err != nil {
 		t.Fatalf("derived template: %v", err)
@@ -144,15 +165,8 @@ func TestManagedInstancesTemplate(t *testing.T) {
 		t.Fatal("the Managed Instances template differs from template.yaml beyond its edits")
 	}
 
-	cfnLint, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("cfn-lint is not installed; CI requires it (pip install cfn-lint)")
-		}
-		t.Skip("SKIPPED the cfn-lint half: cfn-lint is not installed (pip install cfn-lint)")
-	}
-	src, _ := os.ReadFile(templatePath)
-	derived, _ := ManagedInstances(src)
+	cfnLint := cfnLintPath(t)
+	_, derived := templateTexts(t)
 	path := filepath.Join(t.TempDir(), "template.yaml")
 	if err := os.WriteFile(path, derived, 0o600); err != nil {
 		t.Fatal(err)
@@ -166,14 +180,7 @@ func TestManagedInstancesTemplate(t *testing.T) {
 // is what template.yaml derives today, so sam build --config-env managed
 // on a clean clone builds the current stack.
 func TestManagedInstancesTemplateIsCommitted(t *testing.T) {
-	src, err := os.ReadFile(templatePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := ManagedInstances(src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, want := templateTexts(t)
 	got, err := os.ReadFile(filepath.Join("../..", ManagedTemplatePath))
 	if err != nil {
 		t.Fatalf("%v: run make managed-template and commit it", err)
