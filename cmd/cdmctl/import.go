@@ -190,27 +190,15 @@ func importSync(ctx context.Context, sio stdio, s env.Settings, clientID, name s
 	tooMany := len(stored) > 0 && float64(len(erase)) > o.maxErase*float64(len(stored)) && !o.force
 	refusal := fmt.Errorf("--sync would erase %d of client %s's %d stored customers, more than --max-erase %.0f%%; check the file, or add --force", len(erase), clientID, len(stored), 100*o.maxErase)
 	if o.dryRun {
-		var ids []string
+		var replacing []customer.Customer
 		for _, e := range entries {
 			if stored[*e.Customer.CCID] {
-				ids = append(ids, *e.Customer.CCID)
+				replacing = append(replacing, e.Customer)
 			}
 		}
-		items, err := admin.StoredCustomers(ctx, clientID, ids, dynamo.BatchOptions{})
+		unchanged, err := admin.Unchanged(ctx, clientID, replacing, dynamo.BatchOptions{})
 		if err != nil {
 			return err
-		}
-		unchanged := 0
-		for _, e := range entries {
-			if item, ok := items[*e.Customer.CCID]; ok {
-				same, err := dynamo.SameItem(item, clientID, e.Customer)
-				if err != nil {
-					return err
-				}
-				if same {
-					unchanged++
-				}
-			}
 		}
 		fmt.Fprintf(sio.err, "dry run: %d valid; would add %d, replace %d, leave %d unchanged, erase %d; nothing written\n", len(entries), added, replaced-unchanged, unchanged, len(erase))
 		if tooMany {

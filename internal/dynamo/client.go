@@ -108,10 +108,32 @@ func (a *Admin) ExportCustomers(ctx context.Context, clientID string, o BatchOpt
 	return st, err
 }
 
-// StoredCustomers returns the stored items of clientID's ccids that exist,
-// by ccid, as customers, for comparing a file with the table.
-func (a *Admin) StoredCustomers(ctx context.Context, clientID string, ccids []string, o BatchOptions) (map[string]map[string]types.AttributeValue, error) {
-	return a.getItems(ctx, clientID, ccids, "", &ReadStats{}, o.withDefaults())
+// Unchanged counts the customers of cs that clientID has stored exactly so:
+// writing them again would change nothing. It reads their items.
+func (a *Admin) Unchanged(ctx context.Context, clientID string, cs []customer.Customer, o BatchOptions) (int, error) {
+	ccids := make([]string, len(cs))
+	for i, c := range cs {
+		ccids[i] = *c.CCID
+	}
+	stored, err := a.getItems(ctx, clientID, ccids, "", &ReadStats{}, o.withDefaults())
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range cs {
+		item, ok := stored[*c.CCID]
+		if !ok {
+			continue
+		}
+		want, err := CustomerItem(clientID, c)
+		if err != nil {
+			return 0, err
+		}
+		if equalItems(item, want) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // getItems reads clientID's items of ccids (all attributes, or only those
@@ -227,16 +249,6 @@ func deleteRequest(clientID, ccid string) types.WriteRequest {
 	return types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: map[string]types.AttributeValue{
 		attrPK: &types.AttributeValueMemberS{Value: CustomerKey(clientID, ccid)},
 	}}}
-}
-
-// SameItem reports whether a stored item holds exactly the attributes of
-// the item CustomerItem makes, so that writing it again changes nothing.
-func SameItem(stored map[string]types.AttributeValue, clientID string, c customer.Customer) (bool, error) {
-	want, err := CustomerItem(clientID, c)
-	if err != nil {
-		return false, err
-	}
-	return equalItems(stored, want), nil
 }
 
 func equalItems(a, b map[string]types.AttributeValue) bool {
