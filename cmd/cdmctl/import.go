@@ -33,8 +33,8 @@ func importCustomers(ctx context.Context, sio stdio, args []string) error {
 	if err := parse(fs, args, 1); err != nil {
 		return err
 	}
-	if customer.ValidateClientID(*client) != nil {
-		return fmt.Errorf("%w: --client %q: want 1 to %d bytes of UTF-8 without '#' or control characters", errUsage, *client, customer.MaxIDBytes)
+	if err := checkClient(*client); err != nil {
+		return err
 	}
 	if *inFlight < 1 || *inFlight > 64 {
 		return fmt.Errorf("%w: --in-flight must be 1 to 64", errUsage)

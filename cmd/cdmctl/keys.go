@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cdm/customer-api/internal/apikey"
-	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/env"
 )
@@ -27,8 +26,8 @@ func keysCreate(ctx context.Context, sio stdio, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if customer.ValidateClientID(*client) != nil {
-		return fmt.Errorf("%w: --client %q: want 1 to %d bytes of UTF-8 without '#' or control characters", errUsage, *client, customer.MaxIDBytes)
+	if err := checkClient(*client); err != nil {
+		return err
 	}
 	if *expires < 0 {
 		return fmt.Errorf("%w: --expires must not be negative", errUsage)
