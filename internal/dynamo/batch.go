@@ -98,11 +98,10 @@ func (a *Admin) writeAll(ctx context.Context, clientID string, reqs []types.Writ
 		go func() {
 			defer wg.Done()
 			for batch := range batches {
-				ccids := batchCCIDs(clientID, batch)
 				if err := a.writeBatch(ctx, batch, o); err != nil {
 					mu.Lock()
 					if firstErr == nil {
-						firstErr = &BatchError{CCIDs: ccids, Err: err}
+						firstErr = &BatchError{CCIDs: batchCCIDs(clientID, batch), Err: err}
 						cancel()
 					}
 					mu.Unlock()
@@ -115,7 +114,7 @@ func (a *Admin) writeAll(ctx context.Context, clientID string, reqs []types.Writ
 					o.Written(len(batch))
 				}
 				if o.Erased != nil && batch[0].DeleteRequest != nil {
-					o.Erased(ccids)
+					o.Erased(batchCCIDs(clientID, batch))
 				}
 			}
 		}()

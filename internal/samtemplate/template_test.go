@@ -325,12 +325,14 @@ func retainedNames(tmpl map[string]any) []string {
 	return p
 }
 
+var subRef = regexp.MustCompile(`\$\{([A-Za-z0-9]+)\}`)
+
 // namedPerStack reports whether a name holds the ID of a resource that is
 // not retained, such as the REST API's: every stack gets a new one, so a
 // retained resource so named never collides with a later stack's.
 func namedPerStack(tmpl map[string]any, name any) bool {
 	sub, _ := Get(name, "Fn::Sub").(string)
-	for _, ref := range regexp.MustCompile(`\$\{([A-Za-z0-9]+)\}`).FindAllStringSubmatch(sub, -1) {
+	for _, ref := range subRef.FindAllStringSubmatch(sub, -1) {
 		if r := Resource(tmpl, ref[1]); r != nil && Get(r, "DeletionPolicy") != "Retain" {
 			return true
 		}
