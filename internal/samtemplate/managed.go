@@ -11,7 +11,10 @@ import (
 // stack whose function runs on Lambda Managed Instances: two more
 // parameters (the capacity provider's ARN and the requests one execution
 // environment serves at once), the function's CapacityProviderConfig and
-// its 2048 MB, and no provisioned concurrency (an on-demand setting).
+// its 2048 MB, no provisioned concurrency (an on-demand setting), and no
+// private network of its own: the capacity provider's VPC configuration
+// places the instances, so PrivateNetwork, the function's VpcConfig and
+// everything created under PrivateNetworkOn go.
 //
 // It is a separate template because SAM refuses a CapacityProviderConfig
 // that a condition could leave empty, and Lambda cannot move a function
@@ -37,6 +40,12 @@ func ManagedInstances(src []byte) ([]byte, error) {
 	removeKey(params, "ProvisionedConcurrency")
 	removeKey(conds, "HasProvisionedConcurrency")
 	removeKey(fn, "ProvisionedConcurrencyConfig")
+	removeKey(params, "PrivateNetwork")
+	removeKey(conds, "PrivateNetworkOn")
+	removeKey(fn, "VpcConfig")
+	for _, section := range []string{"Resources", "Outputs"} {
+		removeWithCondition(mapValue(root, section), "PrivateNetworkOn")
+	}
 
 	var extra yaml.Node
 	if err := yaml.Unmarshal([]byte(managedParameters), &extra); err != nil {
@@ -106,6 +115,21 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// removeWithCondition removes the entries of m (resources or outputs)
+// created only under condition cond.
+func removeWithCondition(m *yaml.Node, cond string) {
+	if m == nil {
+		return
+	}
+	for i := 0; i+1 < len(m.Content); {
+		if c := mapValue(m.Content[i+1], "Condition"); c != nil && c.Value == cond {
+			m.Content = append(m.Content[:i], m.Content[i+2:]...)
+			continue
+		}
+		i += 2
+	}
 }
 
 func removeKey(m *yaml.Node, key string) {

@@ -161,14 +161,16 @@ func securityProblems(tmpl map[string]any, params map[string]string) []string {
 			p = append(p, "the created key is not rotated or not retained")
 		}
 	}
-	// The function decrypts through DynamoDB with the chosen key only.
-	policies := resolved(Get(Resource(tmpl, "GetCustomerFunction"), "Properties", "Policies"))
+	// The function's permissions are one managed policy (no inline
+	// statements); it decrypts through DynamoDB with the chosen key only.
+	if policies := Get(Resource(tmpl, "GetCustomerFunction"), "Properties", "Policies"); !reflect.DeepEqual(policies, []any{map[string]any{"Ref": "FunctionDataPolicy"}}) {
+		p = append(p, fmt.Sprintf("the function's policies are %v, not the managed policy FunctionDataPolicy alone", policies))
+	}
 	var kms []any
-	for _, pol := range policies.([]any) {
-		for _, st := range Get(pol, "Statement").([]any) {
-			if strings.Contains(fmt.Sprint(Get(st, "Action")), "kms:") {
-				kms = append(kms, st)
-			}
+	statements, _ := resolved(Get(Resource(tmpl, "FunctionDataPolicy"), "Properties", "PolicyDocument", "Statement")).([]any)
+	for _, st := range statements {
+		if strings.Contains(fmt.Sprint(Get(st, "Action")), "kms:") {
+			kms = append(kms, st)
 		}
 	}
 	switch {
@@ -185,7 +187,8 @@ func securityProblems(tmpl map[string]any, params map[string]string) []string {
 // defaults, and every new option turned on.
 var securityCases = []map[string]string{
 	nil,
-	{"EncryptionKey": "create", "WafEnabled": "true", "DomainName": "api.example.com", "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/x", "TruststoreUri": "s3://bucket/truststore.pem"},
+	{"EncryptionKey": "create", "WafEnabled": "true", "DomainName": "api.example.com", "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/x", "TruststoreUri": "s3://bucket/truststore.pem",
+		"PrivateNetwork": "true", "AlarmEmail": "oncall@example.com", "BackupCopyVaultArn": "arn:aws:backup:us-west-2:123456789012:backup-vault:cdm-copies", "BackupVaultLock": "true"},
 	{"EncryptionKey": "arn:aws:kms:us-east-1:123456789012:key/0f3c5a4e-7b61-11e6-9a41-93e8deadbeef", "WafEnabled": "true"},
 }
 
@@ -240,7 +243,10 @@ func TestLoosenedSecurityIsCaught(t *testing.T) {
 			props(m, "WebAcl")["VisibilityConfig"].(map[string]any)["SampledRequestsEnabled"] = true
 		},
 		"KMS on every key": func(m map[string]any) {
-			Get(props(m, "GetCustomerFunction"), "Policies", 1, "Fn::If", 1, "Statement", 0).(map[string]any)["Resource"] = "*"
+			Get(props(m, "FunctionDataPolicy"), "PolicyDocument", "Statement", 1, "Fn::If", 1).(map[string]any)["Resource"] = "*"
+		},
+		"inline function policy": func(m map[string]any) {
+			props(m, "GetCustomerFunction")["Policies"] = []any{map[string]any{"Ref": "FunctionDataPolicy"}, map[string]any{"Statement": []any{}}}
 		},
 	}
 	for name, f := range loosen {
@@ -297,7 +303,9 @@ func TestCfnLintWithEveryOptionOn(t *testing.T) {
 	}
 	miOn := map[string]string{"CapacityProviderArn": "arn:aws:lambda:us-east-1:123456789012:capacity-provider:test"}
 	for k, v := range securityCases[1] {
-		miOn[k] = v
+		if k != "PrivateNetwork" { // the capacity provider's VPC holds the instances
+			miOn[k] = v
+		}
 	}
 	dir := t.TempDir()
 	for name, text := range map[string][]byte{
