@@ -8,6 +8,7 @@
 #   make lint     gofmt, go vet, staticcheck, gosec, actionlint, Redocly (openapi.yaml), cfn-lint
 #   make vuln     govulncheck over the source and the arm64 bootstrap, offline
 #   make secscan  Trivy's CloudFormation checks over the templates, offline (not in make test)
+#   make hipaa    CloudFormation Guard's HIPAA Security checks over each stack, offline
 
 # Every go command here, sam build's included, uses this toolchain; the go
 # command fetches it through the module proxy on first use.
@@ -19,7 +20,7 @@ EVENT     ?= events/get-customer-200.json
 # The SAM JSON Schema the template test validates against, when it is beside the repo.
 export SAM_SCHEMA ?= $(wildcard $(CURDIR)/../shared/spec/sam/sam.schema.json)
 
-.PHONY: run test invoke build deploy bench fuzz lint vuln secscan deps managed-template
+.PHONY: run test invoke build deploy bench fuzz lint vuln secscan hipaa deps managed-template
 
 # The pinned local DynamoDB, from the committed package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -41,7 +42,7 @@ bin/bootstrap: FORCE
 run: deps bin/cdmctl
 	./scripts/run-local.sh
 
-test: deps lint vuln
+test: deps lint vuln hipaa
 	$(GO) test -race -count=1 -timeout 8m ./...
 
 invoke: deps bin/cdmctl bin/bootstrap bin/aws-lambda-rie
@@ -119,5 +120,19 @@ secscan:
 	echo "trivy config $$dir: $$(ls $$dir | tr '\n' ' ')"; \
 	$$trivy config --skip-check-update --skip-version-check --cache-dir .cache/trivy/cache \
 		--misconfig-scanners cloudformation --ignorefile .trivyignore.yaml --exit-code 1 $$dir
+
+# AWS CloudFormation Guard (cfn-guard, pinned in package-lock.json) with the
+# HIPAA Security rules in guard/hipaa-security over the SAM translation of
+# each stack as deployed (defaults, prod, managed); accepted failures, each
+# with its reason, are in guard/hipaa-exceptions.yaml. The translation is
+# cfn-lint's, so it needs cfn-lint like make lint.
+hipaa: deps
+	@if python3 -c 'import cfnlint' 2>/dev/null; then \
+		python3 scripts/hipaa.py; \
+	elif [ "$$CI" = true ]; then \
+		echo "cfn-lint is not installed (pip install cfn-lint): CI requires it" >&2; exit 1; \
+	else \
+		echo "make hipaa: SKIPPED, cfn-lint (which translates SAM) is not installed; install it with: pip install cfn-lint"; \
+	fi
 
 FORCE:
