@@ -173,12 +173,75 @@ func securityProblems(tmpl map[string]any, params map[string]string) []string {
 			kms = append(kms, st)
 		}
 	}
+	p = append(p, recoveryProblems(tmpl, r, resolved, on, key)...)
 	switch {
 	case !customerKey && len(kms) > 0:
 		p = append(p, "the function has KMS permissions without a customer-managed key")
 	case customerKey && (len(kms) != 1 || !reflect.DeepEqual(Get(kms[0], "Resource"), key) ||
 		!reflect.DeepEqual(Get(kms[0], "Action"), []any{"kms:Decrypt", "kms:DescribeKey"}) || Get(kms[0], "Condition", "StringEquals", "kms:ViaService") == nil):
 		p = append(p, fmt.Sprintf("the function's KMS permissions are not Decrypt and DescribeKey through DynamoDB on the chosen key: %v", kms))
+	}
+	return p
+}
+
+// recoveryProblems: both tables backed up into the kept vault under the
+// chosen key, copied when a copy vault is named; the function in the
+// private subnets when PrivateNetwork is on, behind an endpoint that lets
+// through only its GetItem on the two tables; every alarm notifies.
+func recoveryProblems(tmpl map[string]any, r *Resolver, resolved func(any) any, on func(string) bool, key any) []string {
+	var p []string
+	tables := []any{map[string]any{"Fn::GetAtt": []any{"CustomersTable", "Arn"}}, map[string]any{"Fn::GetAtt": []any{"ApiKeysTable", "Arn"}}}
+	if got := Get(Resource(tmpl, "BackupSelection"), "Properties", "BackupSelection", "Resources"); !reflect.DeepEqual(got, tables) {
+		p = append(p, fmt.Sprintf("the backup selection holds %v, not both tables", got))
+	}
+	vault := Resource(tmpl, "BackupVault")
+	if Get(vault, "DeletionPolicy") != "Retain" {
+		p = append(p, "the backup vault is not retained")
+	}
+	if got := resolved(Get(vault, "Properties", "EncryptionKeyArn")); on("CustomerKey") && !reflect.DeepEqual(got, key) {
+		p = append(p, fmt.Sprintf("the backup vault is encrypted with %v, not the chosen key %v", got, key))
+	}
+	if !strings.Contains(fmt.Sprint(Get(vault, "Properties", "AccessPolicy")), "backup:DeleteRecoveryPoint") {
+		p = append(p, "the backup vault does not refuse deleting recovery points")
+	}
+	copyTo, _ := r.String(map[string]any{"Ref": "BackupCopyVaultArn"})
+	rules, _ := resolved(Get(Resource(tmpl, "BackupPlan"), "Properties", "BackupPlan", "BackupPlanRule")).([]any)
+	if len(rules) == 0 {
+		p = append(p, "the backup plan has no rule")
+	}
+	for _, rule := range rules {
+		if Get(rule, "TargetBackupVault") == nil || Get(rule, "Lifecycle", "DeleteAfterDays") == nil {
+			p = append(p, fmt.Sprintf("backup rule %v has no vault or no retention", Get(rule, "RuleName")))
+		}
+		copies := fmt.Sprint(Get(rule, "CopyActions"))
+		if copyTo != "" && !strings.Contains(copies, copyTo) {
+			p = append(p, fmt.Sprintf("BackupCopyVaultArn is %s but backup rule %v copies to %s", copyTo, Get(rule, "RuleName"), copies))
+		}
+	}
+	if Get(tmpl, "Conditions", "PrivateNetworkOn") != nil && on("PrivateNetworkOn") {
+		vpc := resolved(Get(Resource(tmpl, "GetCustomerFunction"), "Properties", "VpcConfig"))
+		if subnets, _ := Get(vpc, "SubnetIds").([]any); len(subnets) < 2 {
+			p = append(p, fmt.Sprintf("PrivateNetwork is on but the function's VpcConfig is %v (want subnets in two zones)", vpc))
+		}
+		for _, name := range ResourceNames(tmpl) {
+			switch Get(Resource(tmpl, name), "Type") {
+			case "AWS::EC2::Route", "AWS::EC2::InternetGateway", "AWS::EC2::NatGateway":
+				p = append(p, name+": the private subnets get a route out")
+			}
+		}
+		ep := Get(Resource(tmpl, "DynamoDBEndpoint"), "Properties", "PolicyDocument", "Statement")
+		if !reflect.DeepEqual(Get(ep, 0, "Action"), []any{"dynamodb:GetItem"}) || !reflect.DeepEqual(Get(ep, 0, "Resource"), tables) ||
+			Get(ep, 0, "Condition", "ArnEquals", "aws:PrincipalArn") == nil || len(ep.([]any)) != 1 {
+			p = append(p, fmt.Sprintf("the DynamoDB endpoint allows more than the function's GetItem on the two tables: %v", ep))
+		}
+	}
+	for _, name := range ResourceNames(tmpl) {
+		if Get(Resource(tmpl, name), "Type") != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		if actions, _ := resolved(Get(Resource(tmpl, name), "Properties", "AlarmActions")).([]any); len(actions) == 0 {
+			p = append(p, name+" notifies no one")
+		}
 	}
 	return p
 }
@@ -245,6 +308,23 @@ func TestLoosenedSecurityIsCaught(t *testing.T) {
 		"KMS on every key": func(m map[string]any) {
 			Get(props(m, "FunctionDataPolicy"), "PolicyDocument", "Statement", 1, "Fn::If", 1).(map[string]any)["Resource"] = "*"
 		},
+		"no copy though a copy vault is named": func(m map[string]any) {
+			delete(Get(props(m, "BackupPlan"), "BackupPlan", "BackupPlanRule", 0).(map[string]any), "CopyActions")
+		},
+		"keys table not backed up": func(m map[string]any) {
+			sel := props(m, "BackupSelection")["BackupSelection"].(map[string]any)
+			sel["Resources"] = sel["Resources"].([]any)[:1]
+		},
+		"backup vault not retained": func(m map[string]any) { Resource(m, "BackupVault")["DeletionPolicy"] = "Delete" },
+		"backups deletable":         func(m map[string]any) { delete(props(m, "BackupVault"), "AccessPolicy") },
+		"function out of the VPC":   func(m map[string]any) { delete(props(m, "GetCustomerFunction"), "VpcConfig") },
+		"endpoint allows every action": func(m map[string]any) {
+			Get(props(m, "DynamoDBEndpoint"), "PolicyDocument", "Statement", 0).(map[string]any)["Action"] = "dynamodb:*"
+		},
+		"a route to the internet": func(m map[string]any) {
+			m["Resources"].(map[string]any)["InternetRoute"] = map[string]any{"Type": "AWS::EC2::Route", "Properties": map[string]any{}}
+		},
+		"alarm without an action": func(m map[string]any) { delete(props(m, "Api5xxRateAlarm"), "AlarmActions") },
 		"inline function policy": func(m map[string]any) {
 			props(m, "GetCustomerFunction")["Policies"] = []any{map[string]any{"Ref": "FunctionDataPolicy"}, map[string]any{"Statement": []any{}}}
 		},
