@@ -143,11 +143,15 @@ func newAuditLog(w io.Writer, operator, clientID string) *auditLog {
 	return &auditLog{enc: json.NewEncoder(w), operator: operator, client: clientID}
 }
 
-func (a *auditLog) erased(ccids []string) {
+func (a *auditLog) erased(ccids []string) { a.erasedOf(a.client, ccids) }
+
+// erasedOf writes the lines of clientID's erased ccids, for a command that
+// erases several clients' customers.
+func (a *auditLog) erasedOf(clientID string, ccids []string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	for _, id := range ccids {
-		_ = a.enc.Encode(auditLine{Time: now, Operator: a.operator, ClientID: a.client, CCID: id})
+		_ = a.enc.Encode(auditLine{Time: now, Operator: a.operator, ClientID: clientID, CCID: id})
 	}
 }

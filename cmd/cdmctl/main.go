@@ -31,6 +31,9 @@ commands:
   delete --client ID [--yes] CCID... | --file FILE  erase customers (one audit line each on stderr)
   offboard --client ID (--out FILE | --no-export) [--yes]
                                                     export, revoke every key, erase every customer
+  restore --from-table TABLE (--client ID | --all-clients) [--keys-from-table TABLE]
+          [--from-endpoint URL] [--from-region REGION] [--dry-run] [--yes]
+                                                    make live customers equal a restored table's
   invoke --event FILE [--bootstrap bin/bootstrap]   run the function under the Lambda emulator
   smoke --url BASE --key KEY --client ID --ccid CCID check a deployed stage against the contract
   template managed-instances [--template FILE]      print the template of a stack on Lambda Managed Instances
@@ -99,6 +102,8 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 		return deleteCustomers(ctx, sio, rest)
 	case "offboard ":
 		return offboard(ctx, sio, rest)
+	case "restore ":
+		return restore(ctx, sio, rest)
 	case "invoke ":
 		return invoke(ctx, sio, rest)
 	case "smoke ":

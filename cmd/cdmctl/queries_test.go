@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -30,8 +31,12 @@ func savedQueries(t *testing.T) map[string]string {
 		if samtemplate.Get(r, "Type") != "AWS::Logs::QueryDefinition" {
 			continue
 		}
-		if samtemplate.Get(r, "Properties", "LogGroupNames") == nil {
+		groups := samtemplate.Get(r, "Properties", "LogGroupNames")
+		if groups == nil {
 			t.Errorf("%s names no log group", name)
+		}
+		if !reflect.DeepEqual(groups, []any{map[string]any{"Ref": "GetCustomerLogGroup"}}) {
+			continue // not over the access lines (WAF's log)
 		}
 		out[name], _ = samtemplate.Get(r, "Properties", "QueryString").(string)
 	}

@@ -139,22 +139,48 @@ func (a *Admin) Unchanged(ctx context.Context, clientID string, cs []customer.Cu
 // getItems reads clientID's items of ccids (all attributes, or only those
 // projection names), 100 keys a request, and returns them by ccid.
 func (a *Admin) getItems(ctx context.Context, clientID string, ccids []string, projection string, st *ReadStats, o BatchOptions) (map[string]map[string]types.AttributeValue, error) {
-	out := make(map[string]map[string]types.AttributeValue, len(ccids))
-	for chunk := range slices.Chunk(ccids, 100) {
-		keys := make([]map[string]types.AttributeValue, len(chunk))
-		for i, id := range chunk {
-			keys[i] = map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: CustomerKey(clientID, id)}}
+	pks := make([]string, len(ccids))
+	for i, id := range ccids {
+		pks[i] = CustomerKey(clientID, id)
+	}
+	items, err := a.batchGet(ctx, a.customers, pks, projection, false, st, o)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]map[string]types.AttributeValue, len(items))
+	for pk, item := range items {
+		if _, ok := item[attrCCID].(*types.AttributeValueMemberS); !ok && projection == "" {
+			return nil, errors.New("batch get: an item without its keys")
 		}
-		ka := types.KeysAndAttributes{Keys: keys}
+		ccid, ours := strings.CutPrefix(pk, clientID+"#")
+		if !ours {
+			return nil, fmt.Errorf("batch get: an item read for client %s is not that client's", clientID)
+		}
+		out[ccid] = item
+	}
+	return out, nil
+}
+
+// batchGet reads the items of table whose pk is one of pks (all
+// attributes, or only those projection names), 100 keys a request,
+// unprocessed keys retried, and returns them by pk.
+func (a *Admin) batchGet(ctx context.Context, table string, pks []string, projection string, consistent bool, st *ReadStats, o BatchOptions) (map[string]map[string]types.AttributeValue, error) {
+	out := make(map[string]map[string]types.AttributeValue, len(pks))
+	for chunk := range slices.Chunk(pks, 100) {
+		keys := make([]map[string]types.AttributeValue, len(chunk))
+		for i, pk := range chunk {
+			keys[i] = map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: pk}}
+		}
+		ka := types.KeysAndAttributes{Keys: keys, ConsistentRead: aws.Bool(consistent)}
 		if projection != "" {
 			ka.ProjectionExpression = aws.String(projection)
 		}
-		pending := map[string]types.KeysAndAttributes{a.customers: ka}
-		for attempt := 1; len(pending[a.customers].Keys) > 0; attempt++ {
+		pending := map[string]types.KeysAndAttributes{table: ka}
+		for attempt := 1; len(pending[table].Keys) > 0; attempt++ {
 			res, err := a.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 			if err != nil {
 				if !retryable(err) || attempt == o.MaxAttempts {
-					return nil, storageError("BatchGetItem", a.customers, err)
+					return nil, storageError("BatchGetItem", table, err)
 				}
 				if err := backoff(ctx, o, attempt); err != nil {
 					return nil, err
@@ -167,23 +193,18 @@ func (a *Admin) getItems(ctx context.Context, clientID string, ccids []string, p
 			if len(res.ConsumedCapacity) == 0 {
 				st.add(nil)
 			}
-			for _, item := range res.Responses[a.customers] {
-				id, _ := item[attrCCID].(*types.AttributeValueMemberS)
+			for _, item := range res.Responses[table] {
 				pk, _ := item[attrPK].(*types.AttributeValueMemberS)
-				if pk == nil || id == nil && projection == "" {
+				if pk == nil {
 					return nil, errors.New("batch get: an item without its keys")
 				}
-				ccid, ours := strings.CutPrefix(pk.Value, clientID+"#")
-				if !ours {
-					return nil, fmt.Errorf("batch get: an item read for client %s is not that client's", clientID)
-				}
-				out[ccid] = item
+				out[pk.Value] = item
 				st.Items++
 			}
 			pending = res.UnprocessedKeys
-			if len(pending[a.customers].Keys) > 0 {
+			if len(pending[table].Keys) > 0 {
 				if attempt == o.MaxAttempts {
-					return nil, fmt.Errorf("batch get: %d keys still unprocessed after %d attempts", len(pending[a.customers].Keys), attempt)
+					return nil, fmt.Errorf("batch get: %d keys still unprocessed after %d attempts", len(pending[table].Keys), attempt)
 				}
 				if err := backoff(ctx, o, attempt); err != nil {
 					return nil, err

@@ -33,6 +33,7 @@ type Settings struct {
 	WarmUp           bool          // DYNAMODB_WARM_UP: do one-time work during init (default)
 	FunctionName     string        // AWS_LAMBDA_FUNCTION_NAME, set by Lambda; empty elsewhere
 	MaxConcurrency   int           // AWS_LAMBDA_MAX_CONCURRENCY, set by Lambda Managed Instances; 1 elsewhere
+	Region           string        // a region other than the SDK's default chain's; empty: the chain's (operator tools only)
 }
 
 // Defaults for the durations.
@@ -139,6 +140,9 @@ func DynamoDB(ctx context.Context, s Settings) (*dynamodb.Client, error) {
 		if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
 			opts = append(opts, config.WithRegion("us-east-1"))
 		}
+	}
+	if s.Region != "" {
+		opts = append(opts, config.WithRegion(s.Region))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/env"
+)
+
+// restore makes the live customers of one client, or of all, equal to
+// those of a table restored beside the live one (point-in-time recovery or
+// an AWS Backup recovery point); with --keys-from-table it also puts back
+// the API keys the live table lacks.
+func restore(ctx context.Context, sio stdio, args []string) error {
+	s, err := env.Read()
+	if err != nil {
+		return err
+	}
+	fs := newFlags("restore", sio, &s)
+	fromTable := fs.String("from-table", "", "the restored customers `TABLE` to copy from")
+	fromKeys := fs.String("keys-from-table", "", "the restored API keys `TABLE`: put back the keys the live table lacks")
+	fromEndpoint := fs.String("from-endpoint", "", "the DynamoDB `URL` of the restored tables (default: the live tables')")
+	fromRegion := fs.String("from-region", "", "the `REGION` of the restored tables (default: the live tables')")
+	client := fs.String("client", "", "restore only this client `ID`'s customers")
+	all := fs.Bool("all-clients", false, "restore every client's customers")
+	dryRun := fs.Bool("dry-run", false, "count what would change; write nothing")
+	yes := fs.Bool("yes", false, fmt.Sprintf("replace or erase more than %d live customers", confirmAbove))
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	switch {
+	case *fromTable == "":
+		return fmt.Errorf("%w: restore needs --from-table, the table restored beside the live one", errUsage)
+	case *all == (*client != ""):
+		return fmt.Errorf("%w: restore needs exactly one of --client ID and --all-clients", errUsage)
+	case *client != "":
+		if err := checkClient(*client); err != nil {
+			return err
+		}
+	}
+	src := s
+	src.CustomersTable, src.APIKeysTable = *fromTable, *fromKeys
+	if *fromEndpoint != "" {
+		src.DynamoDBEndpoint = *fromEndpoint
+	}
+	if *fromRegion != "" {
+		src.Region = *fromRegion
+		if *fromEndpoint == "" {
+			src.DynamoDBEndpoint = "" // the region's own endpoint
+		}
+	}
+	sameStore := src.DynamoDBEndpoint == s.DynamoDBEndpoint && src.Region == s.Region
+	if sameStore && (*fromTable == s.CustomersTable || *fromKeys == s.APIKeysTable || *fromKeys == s.CustomersTable) {
+		return fmt.Errorf("%w: --from-table and --keys-from-table name the restored tables, not the live ones", errUsage)
+	}
+
+	liveDB, err := env.DynamoDB(ctx, s)
+	if err != nil {
+		return err
+	}
+	srcDB := liveDB
+	if !sameStore {
+		if srcDB, err = env.DynamoDB(ctx, src); err != nil {
+			return err
+		}
+	}
+	source, err := dynamo.CheckSource(ctx, srcDB, dynamo.CustomersTableDef(""), *fromTable)
+	if err != nil {
+		return err
+	}
+	if *fromKeys != "" {
+		if _, err := dynamo.CheckSource(ctx, srcDB, dynamo.APIKeysTableDef(""), *fromKeys); err != nil {
+			return err
+		}
+	}
+	if _, err := dynamo.CheckSource(ctx, liveDB, dynamo.CustomersTableDef(""), s.CustomersTable); err != nil {
+		return fmt.Errorf("the live table: %w", err)
+	}
+	if !source.HasIndex && !*all {
+		fmt.Fprintf(sio.err, "%s has no %s index: reading the whole table to find client %s's customers\n", *fromTable, dynamo.ClientIndex.Name, *client)
+	}
+	live := dynamo.NewAdmin(liveDB, s.CustomersTable, s.APIKeysTable)
+	from := dynamo.NewAdmin(srcDB, src.CustomersTable, src.APIKeysTable)
+	who := "client " + *client
+	if *all {
+		who = "every client"
+	}
+
+	plan, err := live.RestoreCustomers(ctx, from, source, *client, dynamo.RestoreOptions{DryRun: true})
+	if err != nil {
+		return err
+	}
+	var keys dynamo.KeysResult
+	if *fromKeys != "" {
+		if keys, err = live.RestoreKeys(ctx, from, *client, true); err != nil {
+			return err
+		}
+	}
+	if *dryRun {
+		fmt.Fprintf(sio.err, "dry run: %s from %s: would put back %d, replace %d, erase %d, leave %d unchanged%s; nothing written\n",
+			who, *fromTable, plan.Restored, plan.Replaced, plan.Erased, plan.Unchanged, keysLine(*fromKeys, keys, "would put back"))
+		return nil
+	}
+	if plan.Changes() > confirmAbove && !*yes {
+		return fmt.Errorf("%w: this replaces %d and erases %d live customers of %s (and puts back %d); check with --dry-run, then run again with --yes",
+			errUsage, plan.Replaced, plan.Erased, who, plan.Restored)
+	}
+	start := time.Now()
+	audit := newAuditLog(sio.err, env.Operator(ctx, s), "")
+	res, err := live.RestoreCustomers(ctx, from, source, *client, dynamo.RestoreOptions{Erased: audit.erasedOf})
+	if err != nil {
+		fmt.Fprintf(sio.err, "restore of %s stopped: %v; run it again to finish (it changes only what still differs)\n", who, err)
+		return batchFailure(sio, err)
+	}
+	if *fromKeys != "" {
+		if keys, err = live.RestoreKeys(ctx, from, *client, false); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(sio.err, "restored %s from %s: put back %d, replaced %d, erased %d, unchanged %d%s, in %v\n",
+		who, *fromTable, res.Restored, res.Replaced, res.Erased, res.Unchanged, keysLine(*fromKeys, keys, "put back"), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func keysLine(table string, k dynamo.KeysResult, verb string) string {
+	if table == "" {
+		return ""
+	}
+	return fmt.Sprintf("; keys from %s: %s %d, %d already here kept as they are", table, verb, k.Restored, k.Kept)
+}
