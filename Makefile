@@ -111,15 +111,20 @@ vuln: build
 # Trivy's CloudFormation checks over both templates and their SAM
 # translations, offline with the checks built into the pinned binary
 # (scripts/trivy.sh builds it once into .cache/; the first build takes
-# minutes). Accepted findings, with reasons, are in .trivyignore.yaml.
+# minutes), with the templates' defaults and again with every option on
+# (scripts/secscan-every-option.json). Accepted findings, with reasons, are
+# in .trivyignore.yaml.
 secscan:
 	@set -e; trivy=$$(./scripts/trivy.sh); dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
 	for t in template.yaml template.managed-instances.yaml; do \
 		cp $$t $$dir/; python3 scripts/sam-translate.py $$t > $$dir/$${t%.yaml}.translated.json; \
 	done; \
-	echo "trivy config $$dir: $$(ls $$dir | tr '\n' ' ')"; \
-	$$trivy config --skip-check-update --skip-version-check --cache-dir .cache/trivy/cache \
-		--misconfig-scanners cloudformation --ignorefile .trivyignore.yaml --exit-code 1 $$dir
+	for params in "" scripts/secscan-every-option.json; do \
+		echo "trivy config $$dir: $$(ls $$dir | tr '\n' ' ')$${params:+with the parameters in $$params}"; \
+		$$trivy config --skip-check-update --skip-version-check --cache-dir .cache/trivy/cache \
+			--misconfig-scanners cloudformation --ignorefile .trivyignore.yaml \
+			$${params:+--cf-params $$params} --exit-code 1 $$dir; \
+	done
 
 # AWS CloudFormation Guard (cfn-guard, pinned in package-lock.json) with the
 # HIPAA Security rules in guard/hipaa-security over the SAM translation of
