@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -69,52 +72,252 @@ func keysRevoke(ctx context.Context, sio stdio, args []string) error {
 	}
 	fs := newFlags("keys revoke", sio, &s)
 	prefix := fs.String("hash", "", "revoke the key whose hash starts with this `prefix`")
-	if err := parse(fs, args, -1); err != nil {
+	pos, err := parseMixed(fs, args)
+	if err != nil {
 		return err
 	}
-	if (*prefix == "") == (fs.NArg() != 1) || fs.NArg() > 1 {
-		return fmt.Errorf("%w: keys revoke takes a KEY or --hash PREFIX", errUsage)
+	raw, err := keyArg(pos, *prefix, "keys revoke")
+	if err != nil {
+		return err
 	}
 	db, err := env.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}
 	admin := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable)
-	hash := ""
-	if *prefix == "" {
-		hash = apikey.Hash(fs.Arg(0))
-	} else {
-		if len(*prefix) < 4 {
-			return fmt.Errorf("%w: --hash needs at least 4 hex digits", errUsage)
-		}
-		keys, err := admin.APIKeys(ctx, "")
-		if err != nil {
-			return err
-		}
-		var matches []string
-		for _, k := range keys {
-			if strings.HasPrefix(k.Hash, strings.ToLower(*prefix)) {
-				matches = append(matches, k.Hash)
-			}
-		}
-		switch len(matches) {
-		case 0:
-			return fmt.Errorf("no key has a hash starting %s", *prefix)
-		case 1:
-			hash = matches[0]
-		default:
-			return fmt.Errorf("%d keys have a hash starting %s; give more digits", len(matches), *prefix)
-		}
+	k, err := findKey(ctx, admin, raw, *prefix)
+	if err != nil {
+		return err
 	}
-	if err := admin.RevokeAPIKey(ctx, hash); err != nil {
+	if err := admin.RevokeAPIKey(ctx, k.Hash); err != nil {
 		if errors.Is(err, apikey.ErrNotFound) {
 			return errors.New("no such key")
 		}
 		return err
 	}
-	fmt.Fprintf(sio.err, "key %s revoked; callers that hold it are refused within the key cache TTL (%v)\n", apikey.HashPrefix(hash), s.KeyCacheTTL)
+	fmt.Fprintf(sio.err, "key %s revoked; callers that hold it are refused within the key cache TTL (%v)\n", apikey.HashPrefix(k.Hash), s.KeyCacheTTL)
 	return nil
 }
+
+// keyArg checks that a command names one key, by its value or by --hash.
+func keyArg(args []string, prefix, cmd string) (string, error) {
+	if (prefix == "") == (len(args) == 1) && len(args) <= 1 {
+		if prefix != "" && len(prefix) < 4 {
+			return "", fmt.Errorf("%w: --hash needs at least 4 hex digits", errUsage)
+		}
+		if len(args) == 1 {
+			return args[0], nil
+		}
+		return "", nil
+	}
+	return "", fmt.Errorf("%w: %s takes a KEY or --hash PREFIX", errUsage, cmd)
+}
+
+// findKey returns the stored key whose value is raw or, when raw is empty,
+// whose hash starts with prefix. It fails when none does, or several do.
+func findKey(ctx context.Context, admin *dynamo.Admin, raw, prefix string) (apikey.Record, error) {
+	keys, err := admin.APIKeys(ctx, "")
+	if err != nil {
+		return apikey.Record{}, err
+	}
+	var matches []apikey.Record
+	for _, k := range keys {
+		if raw != "" && k.Hash == apikey.Hash(raw) || raw == "" && strings.HasPrefix(k.Hash, strings.ToLower(prefix)) {
+			matches = append(matches, k)
+		}
+	}
+	switch {
+	case len(matches) == 1:
+		return matches[0], nil
+	case len(matches) == 0 && raw != "":
+		return apikey.Record{}, errors.New("no such key")
+	case len(matches) == 0:
+		return apikey.Record{}, fmt.Errorf("no key has a hash starting %s", prefix)
+	}
+	return apikey.Record{}, fmt.Errorf("%d keys have a hash starting %s; give more digits", len(matches), prefix)
+}
+
+// usable refuses a key that can no longer read anything: revoked or expired.
+func usable(k apikey.Record, now time.Time) error {
+	switch {
+	case k.Status != apikey.StatusActive:
+		return fmt.Errorf("key %s is %s", apikey.HashPrefix(k.Hash), k.Status)
+	case !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt):
+		return fmt.Errorf("key %s expired at %s", apikey.HashPrefix(k.Hash), k.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// keyEvent is the audit line of a change to a key's life: hash prefixes
+// only, never a key.
+type keyEvent struct {
+	Time       string `json:"time"`
+	Operator   string `json:"operator,omitempty"`
+	Action     string `json:"action"`
+	ClientID   string `json:"client_id"`
+	Key        string `json:"key_hash_prefix"`
+	NewKey     string `json:"new_key_hash_prefix,omitempty"`
+	ExpiresAt  string `json:"expires_at"`
+	WasExpires string `json:"was_expires_at"`
+}
+
+func auditKey(sio stdio, e keyEvent) {
+	e.Time = time.Now().UTC().Format(time.RFC3339Nano)
+	_ = json.NewEncoder(sio.err).Encode(e)
+}
+
+func rfc3339OrNever(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func keysRotate(ctx context.Context, sio stdio, args []string) error {
+	s, err := env.Read()
+	if err != nil {
+		return err
+	}
+	fs := newFlags("keys rotate", sio, &s)
+	client := fs.String("client", "", "client `ID` whose key is rotated")
+	prefix := fs.String("hash", "", "the old key by its hash `prefix`")
+	overlap := fs.Duration("overlap", 24*time.Hour, "how long the old key keeps working")
+	expires := fs.Duration("expires", 0, "the new key's lifetime such as 720h; 0: never expires")
+	label := fs.String("label", "", "free `text` saying whose the new key is")
+	pos, err := parseMixed(fs, args)
+	if err != nil {
+		return err
+	}
+	raw, err := keyArg(pos, *prefix, "keys rotate")
+	if err != nil {
+		return err
+	}
+	if err := checkClient(*client); err != nil {
+		return err
+	}
+	if *overlap < 0 || *expires < 0 {
+		return fmt.Errorf("%w: --overlap and --expires must not be negative", errUsage)
+	}
+	if *expires > 0 && *expires <= *overlap {
+		return fmt.Errorf("%w: --expires %v ends the new key before the old one's overlap (%v) does", errUsage, *expires, *overlap)
+	}
+	db, err := env.DynamoDB(ctx, s)
+	if err != nil {
+		return err
+	}
+	admin := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable)
+	old, err := findKey(ctx, admin, raw, *prefix)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	if old.ClientID != *client {
+		return fmt.Errorf("key %s is not client %s's", apikey.HashPrefix(old.Hash), *client)
+	}
+	if err := usable(old, now); err != nil {
+		return fmt.Errorf("%w: rotate a working key, or create a new one with keys create", err)
+	}
+	if *label == "" {
+		*label = old.Label
+	}
+	newRaw := apikey.Generate()
+	rec := apikey.Record{Hash: apikey.Hash(newRaw), ClientID: *client, Status: apikey.StatusActive, Label: *label, CreatedAt: now}
+	if *expires > 0 {
+		rec.ExpiresAt = now.Add(*expires)
+	}
+	if err := admin.PutAPIKey(ctx, rec); err != nil {
+		return err
+	}
+	// The old key ends after the overlap, never later than it already would.
+	end := now.Add(*overlap)
+	if !old.ExpiresAt.IsZero() && old.ExpiresAt.Before(end) {
+		end = old.ExpiresAt
+	}
+	if !end.Equal(old.ExpiresAt) {
+		if err := admin.SetKeyExpiry(ctx, old, end); err != nil {
+			return fmt.Errorf("new key %s created, but the old key's expiry was not set (%w); set it with: cdmctl keys expire --hash %s --at %s",
+				apikey.HashPrefix(rec.Hash), err, apikey.HashPrefix(old.Hash), end.Format(time.RFC3339))
+		}
+	}
+	auditKey(sio, keyEvent{Operator: env.Operator(ctx, s), Action: "rotate", ClientID: *client, Key: apikey.HashPrefix(old.Hash),
+		NewKey: apikey.HashPrefix(rec.Hash), ExpiresAt: end.Format(time.RFC3339), WasExpires: rfc3339OrNever(old.ExpiresAt)})
+	fmt.Fprintf(sio.err, "key %s for client %s created%s; it is shown once, store it now. Old key %s works until %s\n",
+		apikey.HashPrefix(rec.Hash), *client, expiry(rec), apikey.HashPrefix(old.Hash), end.Format(time.RFC3339))
+	if *overlap < s.KeyCacheTTL {
+		fmt.Fprintf(sio.err, "the overlap is shorter than the key cache TTL (%v): a warm function may accept the old key until %s\n",
+			s.KeyCacheTTL, end.Add(s.KeyCacheTTL).Format(time.RFC3339))
+	}
+	fmt.Fprintln(sio.out, newRaw)
+	return nil
+}
+
+func keysExpire(ctx context.Context, sio stdio, args []string) error {
+	s, err := env.Read()
+	if err != nil {
+		return err
+	}
+	fs := newFlags("keys expire", sio, &s)
+	prefix := fs.String("hash", "", "the key by its hash `prefix`")
+	in := fs.Duration("in", 0, "expire this long from now, such as 24h or 0s (now)")
+	at := fs.String("at", "", "expire at this `time` (RFC 3339, such as 2027-01-31T00:00:00Z)")
+	extend := fs.Bool("extend", false, "allow a later expiry than the key has")
+	pos, err := parseMixed(fs, args)
+	if err != nil {
+		return err
+	}
+	raw, err := keyArg(pos, *prefix, "keys expire")
+	if err != nil {
+		return err
+	}
+	inSet := false
+	fs.Visit(func(f *flag.Flag) { inSet = inSet || f.Name == "in" })
+	now := time.Now().UTC().Truncate(time.Second)
+	var when time.Time
+	switch {
+	case inSet == (*at != ""):
+		return fmt.Errorf("%w: keys expire needs exactly one of --in DURATION and --at TIME", errUsage)
+	case inSet && *in < 0:
+		return fmt.Errorf("%w: --in must not be negative", errUsage)
+	case inSet:
+		when = now.Add(*in)
+	default:
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return fmt.Errorf("%w: --at %q is not an RFC 3339 time such as 2027-01-31T00:00:00Z", errUsage, *at)
+		}
+		if t.Before(now) {
+			t = now // a time passed: expire now
+		}
+		when = t.UTC().Truncate(time.Second)
+	}
+	db, err := env.DynamoDB(ctx, s)
+	if err != nil {
+		return err
+	}
+	admin := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable)
+	k, err := findKey(ctx, admin, raw, *prefix)
+	if err != nil {
+		return err
+	}
+	if err := usable(k, now); err != nil {
+		return err
+	}
+	if !*extend && !k.ExpiresAt.IsZero() && when.After(k.ExpiresAt) {
+		return fmt.Errorf("key %s already expires at %s, before %s: add --extend to give it longer", apikey.HashPrefix(k.Hash), k.ExpiresAt.UTC().Format(time.RFC3339), when.Format(time.RFC3339))
+	}
+	if err := admin.SetKeyExpiry(ctx, k, when); err != nil {
+		return err
+	}
+	auditKey(sio, keyEvent{Operator: env.Operator(ctx, s), Action: "expire", ClientID: k.ClientID, Key: apikey.HashPrefix(k.Hash),
+		ExpiresAt: when.Format(time.RFC3339), WasExpires: rfc3339OrNever(k.ExpiresAt)})
+	fmt.Fprintf(sio.err, "key %s of client %s expires %s (was %s); a warm function refuses it from then on\n",
+		apikey.HashPrefix(k.Hash), k.ClientID, when.Format(time.RFC3339), rfc3339OrNever(k.ExpiresAt))
+	return nil
+}
+
+// errExpiring is keys list --expiring-within finding keys (exit status 3),
+// so that a scheduled job can warn.
+var errExpiring = errors.New("keys expire soon")
 
 func keysList(ctx context.Context, sio stdio, args []string) error {
 	s, err := env.Read()
@@ -123,8 +326,12 @@ func keysList(ctx context.Context, sio stdio, args []string) error {
 	}
 	fs := newFlags("keys list", sio, &s)
 	client := fs.String("client", "", "only keys of this client `ID`")
+	within := fs.Duration("expiring-within", 0, "only working keys that expire within this `duration`, such as 336h; exit status 3 when there are any")
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	if *within < 0 {
+		return fmt.Errorf("%w: --expiring-within must not be negative", errUsage)
 	}
 	db, err := env.DynamoDB(ctx, s)
 	if err != nil {
@@ -134,19 +341,46 @@ func keysList(ctx context.Context, sio stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(sio.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "HASH\tCLIENT\tLABEL\tSTATUS\tCREATED\tEXPIRES")
 	now := time.Now()
+	if *within > 0 {
+		keys = slices.DeleteFunc(keys, func(k apikey.Record) bool {
+			return usable(k, now) != nil || k.ExpiresAt.IsZero() || k.ExpiresAt.After(now.Add(*within))
+		})
+		slices.SortFunc(keys, func(a, b apikey.Record) int { return a.ExpiresAt.Compare(b.ExpiresAt) })
+		if len(keys) == 0 {
+			fmt.Fprintf(sio.err, "no working key expires within %v\n", *within)
+			return nil
+		}
+	}
+	w := tabwriter.NewWriter(sio.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "HASH\tCLIENT\tLABEL\tSTATUS\tCREATED\tEXPIRES\tEXPIRES IN")
 	for _, k := range keys {
 		status := k.Status
 		if status == apikey.StatusActive && !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt) {
 			status = "expired"
 		}
-		expires := "never"
-		if !k.ExpiresAt.IsZero() {
-			expires = k.ExpiresAt.UTC().Format(time.RFC3339)
+		left := "-"
+		if !k.ExpiresAt.IsZero() && now.Before(k.ExpiresAt) {
+			left = roughly(k.ExpiresAt.Sub(now))
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", apikey.HashPrefix(k.Hash), k.ClientID, k.Label, status, k.CreatedAt.UTC().Format(time.RFC3339), expires)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", apikey.HashPrefix(k.Hash), k.ClientID, k.Label, status, k.CreatedAt.UTC().Format(time.RFC3339), rfc3339OrNever(k.ExpiresAt), left)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if *within > 0 {
+		return fmt.Errorf("%w: %d working key(s) expire within %v", errExpiring, len(keys), *within)
+	}
+	return nil
+}
+
+// roughly says a duration in days and hours, or minutes under an hour.
+func roughly(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour:
+		return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dm", int(d.Minutes())+1)
 }

@@ -24,7 +24,11 @@ commands:
   tables create                                     create both tables if absent
   keys create --client ID [--label TEXT] [--expires 720h] [--key VALUE]
   keys revoke KEY | --hash PREFIX
-  keys list [--client ID]
+  keys rotate --client ID (KEY | --hash PREFIX) [--overlap 24h] [--expires 720h] [--label TEXT]
+                                                    a new key; the old one works for the overlap, then expires
+  keys expire (KEY | --hash PREFIX) (--in DURATION | --at RFC3339) [--extend]
+  keys list [--client ID] [--expiring-within DURATION]   (exit status 3 when any expire within it)
+  keys usage [--since DURATION] [FILE|-]            requests per key from access lines: first and last seen
   import --client ID [--skip-invalid] [--dry-run] [--sync [--max-erase 0.1] [--force]] FILE|-
   get --client ID CCID                              print a customer as the API returns it
   export --client ID [--out FILE|-]                 every customer of a client, as import NDJSON
@@ -55,6 +59,9 @@ func main() {
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(os.Stderr, "cdmctl:", err)
 		os.Exit(2)
+	case errors.Is(err, errExpiring):
+		fmt.Fprintln(os.Stderr, "cdmctl:", err)
+		os.Exit(3)
 	default:
 		fmt.Fprintln(os.Stderr, "cdmctl:", err)
 		os.Exit(1)
@@ -92,6 +99,12 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 		return keysRevoke(ctx, sio, rest)
 	case "keys list":
 		return keysList(ctx, sio, rest)
+	case "keys rotate":
+		return keysRotate(ctx, sio, rest)
+	case "keys expire":
+		return keysExpire(ctx, sio, rest)
+	case "keys usage":
+		return keysUsage(ctx, sio, rest)
 	case "import ":
 		return importCustomers(ctx, sio, rest)
 	case "get ":
@@ -122,6 +135,22 @@ func newFlags(name string, sio stdio, s *env.Settings) *flag.FlagSet {
 	fs.StringVar(&s.CustomersTable, "customers-table", s.CustomersTable, "customers table `name` (env CUSTOMERS_TABLE)")
 	fs.StringVar(&s.APIKeysTable, "keys-table", s.APIKeysTable, "API keys table `name` (env API_KEYS_TABLE)")
 	return fs
+}
+
+// parseMixed parses args into fs allowing flags after positional arguments
+// (cdmctl keys rotate KEY --overlap 1h) and returns the positional ones.
+func parseMixed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parse(fs, args, -1); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 // parse parses args into fs and requires exactly nargs positional arguments

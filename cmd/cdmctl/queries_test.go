@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -14,8 +15,8 @@ import (
 )
 
 var (
-	queryField  = regexp.MustCompile(`\b([a-z_]+)\s*=`)
-	queryClause = regexp.MustCompile(`([a-z_]+)\s*=\s*("[^"]*"|[0-9]+)`)
+	queryField  = regexp.MustCompile(`\b([a-z_]+)\s*!?=`)
+	queryClause = regexp.MustCompile(`([a-z_]+)\s*(!=|=)\s*("[^"]*"|[0-9]+)`)
 )
 
 // savedQueries returns template.yaml's Logs Insights queries by resource.
@@ -80,7 +81,8 @@ func queryFields(q string) []string {
 	return fields
 }
 
-// matches applies a query's filter (equalities joined by and) to a line.
+// matches applies a query's filter (equalities and inequalities joined by
+// and) to a line.
 func matches(q string, line map[string]any) bool {
 	for _, cmd := range strings.Split(q, "|") {
 		cmd = strings.TrimSpace(cmd)
@@ -88,16 +90,17 @@ func matches(q string, line map[string]any) bool {
 			continue
 		}
 		for _, m := range queryClause.FindAllStringSubmatch(cmd, -1) {
-			want := strings.Trim(m[2], `"`)
+			want := strings.Trim(m[3], `"`)
 			got, ok := line[m[1]]
 			if !ok {
 				return false
 			}
+			equal := got == want
 			if n, isNum := got.(float64); isNum {
-				if w, err := strconv.ParseFloat(want, 64); err != nil || w != n {
-					return false
-				}
-			} else if got != want {
+				w, err := strconv.ParseFloat(want, 64)
+				equal = err == nil && w == n
+			}
+			if equal != (m[2] == "=") {
 				return false
 			}
 		}
@@ -154,8 +157,8 @@ func TestSavedQueriesFindReads(t *testing.T) {
 		t.Fatalf("%d access lines for %d requests", len(lines), len(requests))
 	}
 	queries := savedQueries(t)
-	if len(queries) != 3 {
-		t.Fatalf("%d saved queries, want 3", len(queries))
+	if len(queries) != 4 {
+		t.Fatalf("%d saved queries, want 4", len(queries))
 	}
 	for name, q := range queries {
 		for _, f := range queryFields(q) {
@@ -181,6 +184,30 @@ func TestSavedQueriesFindReads(t *testing.T) {
 	}
 	if n := find(queries["UnauthorizedByClientQuery"]); n != 3 {
 		t.Errorf("401s: the query finds %d, want 3", n)
+	}
+	// keys-in-use groups the lines its filter keeps by key and client; cdmctl
+	// keys usage gives the same groups and counts from the same lines.
+	groups := map[string]int{}
+	for _, l := range lines {
+		if matches(queries["KeysInUseQuery"], l) {
+			groups[fmt.Sprintf("%v %v", l["key_hash_prefix"], l["client_id"])]++
+		}
+	}
+	if len(groups) != 3 || groups[prefix+" acme"] != 4 || groups[prefix+" other"] != 2 {
+		t.Errorf("keys-in-use groups %v; want the key on acme (4), on other (2), the unknown key (1)", groups)
+	}
+	out, _, err := cdmctl(t, access.String(), "keys", "usage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := map[string]int{}
+	for _, row := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		f := strings.Fields(row)
+		n, _ := strconv.Atoi(f[2])
+		local[f[0]+" "+f[1]] = n
+	}
+	if !reflect.DeepEqual(local, groups) {
+		t.Errorf("keys usage says %v, the saved query %v\n%s", local, groups, out)
 	}
 	// The check can fail: a query on a field the lines do not have.
 	if f := queryFields(`fields ccid, key_prefix | filter status = 200`); len(f) != 3 || slicesContainsField(lines, "key_prefix") {

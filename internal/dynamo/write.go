@@ -79,6 +79,42 @@ func (a *Admin) RevokeAPIKey(ctx context.Context, hash string) error {
 	return nil
 }
 
+// ErrExpiryChanged means a key's expiry or status changed between reading
+// it and setting its expiry; read it again.
+var ErrExpiryChanged = errors.New("the key changed while its expiry was being set; run the command again")
+
+// SetKeyExpiry sets the expiry of r's key to at, provided the stored key is
+// still active and still expires when r says (so two operators cannot
+// overwrite each other's change unseen). It returns ErrExpiryChanged when
+// the stored key is gone or differs from r.
+func (a *Admin) SetKeyExpiry(ctx context.Context, r apikey.Record, at time.Time) error {
+	cond := "#s = :active AND attribute_not_exists(#e)"
+	values := map[string]types.AttributeValue{
+		":active": &types.AttributeValueMemberS{Value: apikey.StatusActive},
+		":at":     &types.AttributeValueMemberN{Value: strconv.FormatInt(at.Unix(), 10)},
+	}
+	if !r.ExpiresAt.IsZero() {
+		cond = "#s = :active AND #e = :was"
+		values[":was"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(r.ExpiresAt.Unix(), 10)}
+	}
+	_, err := a.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(a.keys),
+		Key:                       map[string]types.AttributeValue{attrKeyHash: &types.AttributeValueMemberS{Value: r.Hash}},
+		UpdateExpression:          aws.String("SET #e = :at"),
+		ConditionExpression:       aws.String("attribute_exists(#h) AND " + cond),
+		ExpressionAttributeNames:  map[string]string{"#s": attrStatus, "#e": attrExpiresAt, "#h": attrKeyHash},
+		ExpressionAttributeValues: values,
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return ErrExpiryChanged
+	}
+	if err != nil {
+		return fmt.Errorf("set key expiry: %w", err)
+	}
+	return nil
+}
+
 // APIKeys returns the stored keys, of one client when clientID is not empty.
 func (a *Admin) APIKeys(ctx context.Context, clientID string) ([]apikey.Record, error) {
 	in := &dynamodb.ScanInput{TableName: aws.String(a.keys)}
