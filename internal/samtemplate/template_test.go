@@ -266,8 +266,8 @@ func problems(tmpl map[string]any) []string {
 			want(name+" log group", Get(Resource(tmpl, name), "Properties", "LogGroupNames"), []any{map[string]any{"Ref": "GetCustomerLogGroup"}})
 		}
 	}
-	if queries != 3 {
-		p = append(p, fmt.Sprintf("%d saved access queries, want 3", queries))
+	if queries != 4 {
+		p = append(p, fmt.Sprintf("%d saved access queries, want 4", queries))
 	}
 	want("keys TTL attribute", Get(Resource(tmpl, "ApiKeysTable"), "Properties", "TimeToLiveSpecification"), map[string]any{"AttributeName": "expires_at", "Enabled": true})
 
