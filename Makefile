@@ -2,6 +2,8 @@
 #   make run      local API on 127.0.0.1:3000 with sample data and a dev key
 #   make test     every test, against a local DynamoDB the tests start
 #   make invoke EVENT=events/get-customer-200.json   run the real bootstrap under the Lambda emulator
+#   make sam-api  sam local start-api on 127.0.0.1:3001 (the SAM CLI and Docker or Finch)
+#   make sam-invoke EVENT=events/get-customer-200.json   sam local invoke, the same way
 #   make build    the SAM build (arm64 bootstrap) into .aws-sam/build
 #   make deploy   sam build && sam deploy (needs the SAM CLI)
 #   make bench    benchmarks; make fuzz   fuzz targets
@@ -20,7 +22,7 @@ EVENT     ?= events/get-customer-200.json
 # The SAM JSON Schema the template test validates against, when it is beside the repo.
 export SAM_SCHEMA ?= $(wildcard $(CURDIR)/../shared/spec/sam/sam.schema.json)
 
-.PHONY: run test invoke build deploy bench fuzz lint vuln secscan hipaa deps managed-template
+.PHONY: run test invoke sam-api sam-invoke build deploy bench fuzz lint vuln secscan hipaa deps managed-template
 
 # The pinned local DynamoDB, from the committed package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -47,6 +49,15 @@ test: deps lint vuln hipaa
 
 invoke: deps bin/cdmctl bin/bootstrap bin/aws-lambda-rie
 	./scripts/invoke-local.sh $(EVENT)
+
+# The function in a container, as the SAM CLI runs it, over the same local
+# DynamoDB and data as make run; not part of make test (it needs the SAM CLI
+# and a container runtime).
+sam-api: deps bin/cdmctl
+	./scripts/sam-local.sh api
+
+sam-invoke: deps bin/cdmctl
+	./scripts/sam-local.sh invoke $(EVENT)
 
 # Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set.
 build-GetCustomerFunction:

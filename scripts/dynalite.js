@@ -1,16 +1,21 @@
 #!/usr/bin/env node
 // Starts the pinned local DynamoDB (dynalite, in memory) on a free loopback
-// port and prints "listening http://127.0.0.1:PORT" once it accepts requests.
+// port (or on --host ADDRESS) and prints "listening http://ADDRESS:PORT" once
+// it accepts requests.
 // With --exit-with-stdin it stops when its standard input closes, so that it
 // never outlives the process that started it.
 'use strict'
 const dynalite = require('dynalite')
 
 const args = process.argv.slice(2)
-const host = '127.0.0.1'
+let host = '127.0.0.1'
 let port = 0
 const i = args.indexOf('--port')
 if (i >= 0) port = Number(args[i + 1])
+// --host: another local address, such as the Docker bridge's, so that
+// containers reach it; never all interfaces unless asked.
+const h = args.indexOf('--host')
+if (h >= 0) host = args[h + 1]
 
 const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 })
 server.on('error', (err) => {

@@ -1,6 +1,7 @@
-# Sourced by run-local.sh and invoke-local.sh: starts the pinned local
-# DynamoDB on a free loopback port, creates the tables and loads the sample
-# customers and the dev key with cdmctl, and stops it on exit.
+# Sourced by run-local.sh, invoke-local.sh and sam-local.sh: starts the
+# pinned local DynamoDB on a free port of DYNALITE_HOST (default loopback),
+# creates the tables and loads the sample customers and the dev key with
+# cdmctl, and stops it on exit.
 DEV_CLIENT=demo-clinic
 DEV_KEY=cdmk_local_dev_key_do_not_use_in_prod
 
@@ -13,7 +14,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-node scripts/dynalite.js >"$workdir/dynalite.out" 2>&1 &
+node scripts/dynalite.js --host "${DYNALITE_HOST:-127.0.0.1}" >"$workdir/dynalite.out" 2>&1 &
 dynalite_pid=$!
 for _ in $(seq 100); do
 	grep -q '^listening ' "$workdir/dynalite.out" && break

@@ -167,10 +167,19 @@ func TestServe(t *testing.T) {
 	if len(lines) != len(cases) {
 		t.Errorf("%d access lines for %d requests", len(lines), len(cases))
 	}
+	// Each request gets a fresh request ID, as API Gateway gives it.
+	ids := map[string]bool{}
 	for _, l := range lines {
-		if !json.Valid([]byte(l)) || strings.Contains(l, testenv.DevKey) {
+		var m struct {
+			RequestID string `json:"request_id"`
+		}
+		if json.Unmarshal([]byte(l), &m) != nil || strings.Contains(l, testenv.DevKey) {
 			t.Errorf("access line %s", l)
 		}
+		if m.RequestID == "" || ids[m.RequestID] {
+			t.Errorf("request ID %q is empty or was given before", m.RequestID)
+		}
+		ids[m.RequestID] = true
 	}
 }
 
