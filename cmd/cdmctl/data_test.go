@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/cdm/customer-api/internal/faultproxy"
-	"github.com/cdm/customer-api/internal/testenv"
+	"github.com/cdm/customer-api/internal/devkit/faultproxy"
+	"github.com/cdm/customer-api/internal/devkit/testenv"
 )
 
 // richRecords are n import records that use every part of the format:

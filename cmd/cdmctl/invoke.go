@@ -8,8 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/cdm/customer-api/internal/devkit/lambdarun"
 	"github.com/cdm/customer-api/internal/env"
-	"github.com/cdm/customer-api/internal/lambdarun"
 )
 
 // invoke runs the real bootstrap under the Lambda Runtime Interface Emulator

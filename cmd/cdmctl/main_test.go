@@ -21,7 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cdm/customer-api/internal/apikey"
-	"github.com/cdm/customer-api/internal/testenv"
+	"github.com/cdm/customer-api/internal/devkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

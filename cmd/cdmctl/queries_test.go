@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cdm/customer-api/internal/samtemplate"
+	"github.com/cdm/customer-api/internal/devkit/samtemplate"
 )
 
 var (

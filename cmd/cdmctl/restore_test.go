@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cdm/customer-api/internal/apikey"
-	"github.com/cdm/customer-api/internal/dynalite"
+	"github.com/cdm/customer-api/internal/devkit/dynalite"
+	"github.com/cdm/customer-api/internal/devkit/testenv"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/testenv"
 )
 
 // copyTable puts every item of one table into another, as a point-in-time

@@ -13,7 +13,7 @@ import (
 
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
-	"github.com/cdm/customer-api/internal/testenv"
+	"github.com/cdm/customer-api/internal/devkit/testenv"
 )
 
 func smokeArgs(base string) []string {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/cdm/customer-api/internal/samtemplate"
+	"github.com/cdm/customer-api/internal/devkit/samtemplate"
 )
 
 // template writes a template derived from template.yaml: today only the

@@ -19,9 +19,9 @@ import (
 
 	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/customer"
+	"github.com/cdm/customer-api/internal/devkit/lambdarun"
+	"github.com/cdm/customer-api/internal/devkit/testenv"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/lambdarun"
-	"github.com/cdm/customer-api/internal/testenv"
 )
 
 // buildRaceBootstrap builds the bootstrap with the race detector, which

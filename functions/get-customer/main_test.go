@@ -12,10 +12,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/cdm/customer-api/internal/faultproxy"
-	"github.com/cdm/customer-api/internal/lambdarun"
-	"github.com/cdm/customer-api/internal/testenv"
-	"github.com/cdm/customer-api/internal/tlsproxy"
+	"github.com/cdm/customer-api/internal/devkit/faultproxy"
+	"github.com/cdm/customer-api/internal/devkit/lambdarun"
+	"github.com/cdm/customer-api/internal/devkit/testenv"
+	"github.com/cdm/customer-api/internal/devkit/tlsproxy"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -19,10 +19,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/cdm/customer-api/internal/dynalite"
-	"github.com/cdm/customer-api/internal/lambdarun"
-	"github.com/cdm/customer-api/internal/samtemplate"
-	"github.com/cdm/customer-api/internal/testenv"
+	"github.com/cdm/customer-api/internal/devkit/dynalite"
+	"github.com/cdm/customer-api/internal/devkit/lambdarun"
+	"github.com/cdm/customer-api/internal/devkit/samtemplate"
+	"github.com/cdm/customer-api/internal/devkit/testenv"
 )
 
 // metric is one CloudWatch metric: namespace, name and dimension set, with

@@ -19,8 +19,8 @@ import (
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/customer"
+	"github.com/cdm/customer-api/internal/devkit/testenv"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/testenv"
 )
 
 // BenchmarkNonIO is a warm request without the network: validate, key check

@@ -10,9 +10,9 @@ import (
 
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/devkit/faultproxy"
+	"github.com/cdm/customer-api/internal/devkit/testenv"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/faultproxy"
-	"github.com/cdm/customer-api/internal/testenv"
 )
 
 const (

@@ -14,8 +14,8 @@ import (
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/customer"
+	"github.com/cdm/customer-api/internal/devkit/testenv"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/testenv"
 )
 
 // TestTenantIsolation tries every way of steering client_id or ccid into

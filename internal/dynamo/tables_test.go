@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/cdm/customer-api/internal/devkit/samtemplate"
+	"github.com/cdm/customer-api/internal/devkit/testenv"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/samtemplate"
-	"github.com/cdm/customer-api/internal/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -1,5 +1,5 @@
 // oapi-codegen, pinned apart from the product's modules (it brings its own
-// kin-openapi). The apiclient test regenerates the client with
+// kin-openapi). The apiclient test (internal/devkit/apiclient) regenerates the client with
 // go tool -modfile=tools/oapi-codegen/go.mod oapi-codegen.
 module github.com/cdm/customer-api/tools/oapi-codegen
 

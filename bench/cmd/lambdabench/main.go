@@ -32,10 +32,10 @@ import (
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/customer"
-	"github.com/cdm/customer-api/internal/dynalite"
+	"github.com/cdm/customer-api/internal/devkit/dynalite"
+	"github.com/cdm/customer-api/internal/devkit/lambdarun"
 	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/env"
-	"github.com/cdm/customer-api/internal/lambdarun"
 )
 
 var (

@@ -20,10 +20,10 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/cdm/customer-api/bench"
+	"github.com/cdm/customer-api/internal/devkit/lambdarun"
+	"github.com/cdm/customer-api/internal/devkit/samtemplate"
+	"github.com/cdm/customer-api/internal/devkit/tlsproxy"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/lambdarun"
-	"github.com/cdm/customer-api/internal/samtemplate"
-	"github.com/cdm/customer-api/internal/tlsproxy"
 )
 
 var (

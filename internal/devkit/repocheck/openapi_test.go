@@ -1,4 +1,4 @@
-package customerapi
+package repocheck
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	customerapi "github.com/cdm/customer-api"
 	"github.com/cdm/customer-api/internal/customer"
 )
 
@@ -15,7 +16,7 @@ import (
 // bound) accept exactly what the server accepts, so that a client or a
 // generated request that follows the document is never refused.
 func TestOpenAPIParametersMatchServer(t *testing.T) {
-	doc, err := openapi3.NewLoader().LoadFromData(OpenAPI)
+	doc, err := openapi3.NewLoader().LoadFromData(customerapi.OpenAPI)
 	if err != nil {
 		t.Fatal(err)
 	}

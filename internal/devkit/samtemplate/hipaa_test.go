@@ -21,7 +21,7 @@ func hipaaScript(t *testing.T, args ...string) (string, bool) {
 		}
 		t.Skip("SKIPPED: cfn-lint is not installed (pip install cfn-lint)")
 	}
-	cmd := exec.Command("python3", append([]string{"../../scripts/hipaa.py"}, args...)...) // #nosec G204 -- the repository's own script
+	cmd := exec.Command("python3", append([]string{"../../../scripts/hipaa.py"}, args...)...) // #nosec G204 -- the repository's own script
 	out, err := cmd.CombinedOutput()
 	if _, ok := err.(*exec.ExitError); err != nil && !ok {
 		t.Fatalf("hipaa.py: %v\n%s", err, out)

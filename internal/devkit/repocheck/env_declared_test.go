@@ -1,4 +1,4 @@
-package customerapi
+package repocheck
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cdm/customer-api/internal/samtemplate"
+	"github.com/cdm/customer-api/internal/devkit/samtemplate"
 )
 
 var (

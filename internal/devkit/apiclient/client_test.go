@@ -18,11 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/cdm/customer-api/internal/apiclient"
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
-	"github.com/cdm/customer-api/internal/samtemplate"
-	"github.com/cdm/customer-api/internal/testenv"
+	"github.com/cdm/customer-api/internal/devkit/apiclient"
+	"github.com/cdm/customer-api/internal/devkit/samtemplate"
+	"github.com/cdm/customer-api/internal/devkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -31,8 +31,8 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // with the pinned oapi-codegen; the committed one must be the same.
 func TestGeneratedClientIsCurrent(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "client.gen.go")
-	cmd := exec.Command("go", "tool", "-modfile=../../tools/oapi-codegen/go.mod", "oapi-codegen",
-		"-config", "oapi-codegen.yaml", "-o", out, "../../openapi.yaml")
+	cmd := exec.Command("go", "tool", "-modfile=../../../tools/oapi-codegen/go.mod", "oapi-codegen",
+		"-config", "oapi-codegen.yaml", "-o", out, "../../../openapi.yaml")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("oapi-codegen: %v\n%s", err, msg)
 	}
@@ -120,7 +120,7 @@ func TestClientDecodesEveryStatus(t *testing.T) {
 // DEFAULT_5XX, with their headers and body templates.
 func gatewayResponses(t *testing.T) http.Handler {
 	t.Helper()
-	tmpl, err := samtemplate.Load("../../template.yaml")
+	tmpl, err := samtemplate.Load("../../../template.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-const templatePath = "../../template.yaml"
+const templatePath = "../../../template.yaml"
 
 func load(t *testing.T) map[string]any {
 	t.Helper()
@@ -191,7 +191,7 @@ func TestManagedInstancesTemplate(t *testing.T) {
 // on a clean clone builds the current stack.
 func TestManagedInstancesTemplateIsCommitted(t *testing.T) {
 	_, want := templateTexts(t)
-	got, err := os.ReadFile(filepath.Join("../..", ManagedTemplatePath))
+	got, err := os.ReadFile(filepath.Join("../../..", ManagedTemplatePath))
 	if err != nil {
 		t.Fatalf("%v: run make managed-template and commit it", err)
 	}

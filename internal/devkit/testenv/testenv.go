@@ -22,7 +22,7 @@ import (
 
 	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/customer"
-	"github.com/cdm/customer-api/internal/dynalite"
+	"github.com/cdm/customer-api/internal/devkit/dynalite"
 	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/env"
 )

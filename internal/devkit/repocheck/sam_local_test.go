@@ -1,4 +1,4 @@
-package customerapi
+package repocheck
 
 import (
 	"bufio"
