@@ -80,3 +80,16 @@ func BenchmarkAccessLine(b *testing.B) {
 }
 
 const apikeyHash = "8ddc1ae8a1b2c3d4e5f60718293a4b5c6d7e8f901a2b3c4d5e6f708192a3b4c5"
+
+// TestMetricsDirectiveIsItsValue: the directive written out in log.go is
+// the JSON encoding of what it says, so the metrics CloudWatch extracts are
+// the ones metricsDirectiveValue names.
+func TestMetricsDirectiveIsItsValue(t *testing.T) {
+	want, err := json.Marshal(metricsDirectiveValue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(metricsDirective) != string(want) {
+		t.Errorf("metricsDirective is\n%s\nwant\n%s", metricsDirective, want)
+	}
+}

@@ -2,7 +2,6 @@ package apigw
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"strconv"
 	"time"
@@ -25,22 +24,22 @@ const (
 // Format directive that rides on each access line, so that request count and
 // latency become metrics with no agent and no API call: by function and
 // status (what the 500 alarm watches), and by function alone (latency
-// percentiles over all requests).
-var metricsDirective = newMetricsDirective()
+// percentiles over all requests). It is written out rather than marshalled
+// at init, which would build encoding/json's codecs before the first
+// request; a test holds it equal to metricsDirectiveValue's encoding.
+var metricsDirective = trustedJSON(`[{"Dimensions":[["` + DimensionFunctionName + `","` + DimensionStatus + `"],["` + DimensionFunctionName + `"]],` +
+	`"Metrics":[{"Name":"Requests","Unit":"Count"},{"Name":"Latency","Unit":"Milliseconds"}],"Namespace":"` + MetricsNamespace + `"}]`)
 
-func newMetricsDirective() trustedJSON {
-	d, err := json.Marshal([]map[string]any{{
+// metricsDirectiveValue is what metricsDirective says, as data.
+func metricsDirectiveValue() any {
+	return []map[string]any{{
 		"Namespace":  MetricsNamespace,
 		"Dimensions": [][]string{{DimensionFunctionName, DimensionStatus}, {DimensionFunctionName}},
 		"Metrics": []map[string]string{
 			{"Name": "Requests", "Unit": "Count"},
 			{"Name": "Latency", "Unit": "Milliseconds"},
 		},
-	}})
-	if err != nil {
-		panic(err)
-	}
-	return trustedJSON(d)
+	}}
 }
 
 // maxLoggedID bounds what a caller-chosen identifier can add to a log line.

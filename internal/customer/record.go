@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -147,12 +148,12 @@ func parseExt(raw json.RawMessage) (Object, error) {
 	return NewObject(m)
 }
 
-// Documented field names, for naming where an unknown field stands.
-var (
-	recordFields  = fieldSet(record{})
-	addressFields = fieldSet(addressRecord{})
-	channelFields = fieldSet(channelRecord{})
-)
+// documentedFields are the documented field names of a record, an address
+// and a channel, for naming where an unknown field stands; built on first
+// use, since only importing records needs them, not the Lambda.
+var documentedFields = sync.OnceValue(func() [3]map[string]bool {
+	return [3]map[string]bool{fieldSet(record{}), fieldSet(addressRecord{}), fieldSet(channelRecord{})}
+})
 
 func fieldSet(v any) map[string]bool {
 	set := map[string]bool{}
@@ -170,6 +171,8 @@ func unknownFieldPath(data []byte) string {
 	if json.Unmarshal(data, &top) != nil {
 		return ""
 	}
+	fields := documentedFields()
+	recordFields, addressFields, channelFields := fields[0], fields[1], fields[2]
 	for _, k := range sortedKeys(top) {
 		if !recordFields[k] {
 			return k
