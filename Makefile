@@ -87,7 +87,7 @@ bench: deps
 
 # Each fuzz target for FUZZTIME; make test runs their seed corpus only.
 fuzz:
-	for target in FuzzHandler FuzzRequestFields; do \
+	for target in FuzzHandler FuzzRequestFields FuzzInvoke; do \
 		$(GO) test ./internal/apigw -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
 

@@ -33,11 +33,10 @@ func main() {
 	if settings.WarmUp {
 		// One-time work during init rather than in the first request: the
 		// connection, its TLS handshake and the system certificate pool, the
-		// SDK's first call, the event codecs.
+		// SDK's first call.
 		warmCtx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		store.Warm(warmCtx)
 		cancel()
-		apigw.WarmCodecs()
 	}
 	keys := apikey.NewAuthorizer(store, settings.KeyCacheTTL)
 	log := slog.New(apigw.NewEMFHandler(os.Stdout, nil))
@@ -49,5 +48,7 @@ func main() {
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, 2*settings.MaxConcurrency)
 	}
-	lambda.Start(handler.Handle)
+	// The handler takes the event's bytes and returns the response's
+	// (apigw.Handler.Invoke): aws-lambda-go decodes and encodes nothing.
+	lambda.Start(handler)
 }

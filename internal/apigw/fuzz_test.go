@@ -83,7 +83,7 @@ func checkResponse(t *testing.T, resp events.APIGatewayProxyResponse, err error,
 	}
 }
 
-func seedEvents(f *testing.F) [][]byte {
+func seedEvents(f interface{ Fatal(...any) }) [][]byte {
 	files, _ := filepath.Glob("../../events/*.json")
 	if len(files) == 0 {
 		f.Fatal("no events/ fixtures to seed from")

@@ -5,7 +5,6 @@ package apigw
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"runtime"
@@ -75,47 +74,62 @@ func NewHandler(customers Customers, keys Authorizer, log *slog.Logger, storageT
 	return h
 }
 
-// Handle serves one proxy event. It always returns a nil error: API Gateway
-// turns a returned error into a bare 502.
-func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
+// Handle serves one proxy event, decoded. It always returns a nil error:
+// API Gateway turns a returned error into a bare 502.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	status, body := h.serve(ctx, request{
+		requestID: req.RequestContext.RequestID,
+		clientID:  req.PathParameters["client_id"],
+		ccid:      req.PathParameters["ccid"],
+		key:       apiKey(req),
+	})
+	return response(status, body), nil
+}
+
+// request is what the handler reads of a proxy event.
+type request struct {
+	requestID, clientID, ccid string
+	key                       keyValues
+}
+
+// serve runs one request and returns the status and body of its answer.
+func (h *Handler) serve(ctx context.Context, r request) (status int, body string) {
 	start := time.Now()
 	cold := !h.warm.Swap(true)
-	requestID := req.RequestContext.RequestID
+	requestID := r.requestID
 	if requestID == "" {
 		if lc, ok := lambdacontext.FromContext(ctx); ok {
 			requestID = lc.AwsRequestID
 		}
 	}
-	clientID := req.PathParameters["client_id"]
-	ccid := req.PathParameters["ccid"]
 	var keyHash string
 	var cause error
 
 	defer func() {
 		if p := recover(); p != nil {
 			cause = errors.New("panic at " + panicSite())
-			resp = errorResponse(statusOf(cause), requestID)
+			status, body = statusOf(cause), errorBodyOf(statusOf(cause), requestID)
 		}
-		h.logRequest(ctx, requestID, clientID, ccid, keyHash, resp.StatusCode, time.Since(start), cold, cause)
+		h.logRequest(ctx, requestID, r.clientID, r.ccid, keyHash, status, time.Since(start), cold, cause)
 	}()
 
 	var c customer.Customer
-	keyHash, c, cause = h.load(ctx, req, clientID, ccid)
+	keyHash, c, cause = h.load(ctx, r)
 	if cause != nil {
-		return errorResponse(statusOf(cause), requestID), nil
+		return statusOf(cause), errorBodyOf(statusOf(cause), requestID)
 	}
-	body, err := encodeCustomer(c)
+	enc, err := encodeCustomer(c)
 	if err != nil {
 		cause = err
-		return errorResponse(statusOf(cause), requestID), nil
+		return statusOf(cause), errorBodyOf(statusOf(cause), requestID)
 	}
-	return response(200, body), nil
+	return 200, enc
 }
 
 // load runs the contract's evaluation order and returns the key hash (for
 // the log) and the customer, or the first error that applies.
-func (h *Handler) load(ctx context.Context, req events.APIGatewayProxyRequest, clientID, ccid string) (string, customer.Customer, error) {
-	key, ok := apiKey(req)
+func (h *Handler) load(ctx context.Context, r request) (string, customer.Customer, error) {
+	key, ok := r.key.key()
 	if !ok {
 		return "", customer.Customer{}, apikey.ErrUnauthorized
 	}
@@ -125,18 +139,18 @@ func (h *Handler) load(ctx context.Context, req events.APIGatewayProxyRequest, c
 		return "", customer.Customer{}, apikey.ErrUnauthorized
 	}
 	hash := apikey.Hash(key)
-	if customer.ValidateClientID(clientID) != nil {
+	if customer.ValidateClientID(r.clientID) != nil {
 		return hash, customer.Customer{}, apikey.ErrUnauthorized
 	}
 	ctx, cancel := h.storageContext(ctx)
 	defer cancel()
-	if err := h.keys.Authorize(ctx, hash, clientID); err != nil {
+	if err := h.keys.Authorize(ctx, hash, r.clientID); err != nil {
 		return hash, customer.Customer{}, err
 	}
-	if err := customer.ValidateCCID(ccid); err != nil {
+	if err := customer.ValidateCCID(r.ccid); err != nil {
 		return hash, customer.Customer{}, err
 	}
-	c, err := h.customers.Customer(ctx, clientID, ccid)
+	c, err := h.customers.Customer(ctx, r.clientID, r.ccid)
 	return hash, c, err
 }
 
@@ -150,39 +164,50 @@ func (h *Handler) storageContext(ctx context.Context) (context.Context, context.
 	return context.WithDeadline(ctx, deadline)
 }
 
-// apiKey returns the one API key the request carries, from headers or
-// multiValueHeaders under any letter case. Several different keys are as good
-// as none: the caller's identity must not be a guess.
-func apiKey(req events.APIGatewayProxyRequest) (string, bool) {
-	var key string
-	found := false
-	take := func(v string) bool {
-		v = strings.Trim(v, " \t")
-		if v == "" {
-			return true
-		}
-		if found && v != key {
-			return false
-		}
-		key, found = v, true
-		return true
+// keyValues gathers the values of the key header, from headers and
+// multiValueHeaders under any letter case. Several different keys are as
+// good as none: the caller's identity must not be a guess.
+type keyValues struct {
+	value     string
+	found     bool
+	ambiguous bool
+}
+
+func (k *keyValues) take(v string) {
+	v = strings.Trim(v, " \t")
+	if v == "" {
+		return
 	}
+	if k.found && v != k.value {
+		k.ambiguous = true
+	}
+	k.value, k.found = v, true
+}
+
+// key returns the one key the request carries.
+func (k keyValues) key() (string, bool) {
+	if k.ambiguous || !k.found {
+		return "", false
+	}
+	return k.value, true
+}
+
+// apiKey gathers the key header's values of a decoded event.
+func apiKey(req events.APIGatewayProxyRequest) keyValues {
+	var k keyValues
 	for name, v := range req.Headers {
-		if strings.EqualFold(name, APIKeyHeader) && !take(v) {
-			return "", false
+		if strings.EqualFold(name, APIKeyHeader) {
+			k.take(v)
 		}
 	}
 	for name, vs := range req.MultiValueHeaders {
-		if !strings.EqualFold(name, APIKeyHeader) {
-			continue
-		}
-		for _, v := range vs {
-			if !take(v) {
-				return "", false
+		if strings.EqualFold(name, APIKeyHeader) {
+			for _, v := range vs {
+				k.take(v)
 			}
 		}
 	}
-	return key, found
+	return k
 }
 
 func panicSite() string {
@@ -199,15 +224,4 @@ func panicSite() string {
 			return "unknown"
 		}
 	}
-}
-
-// WarmCodecs has encoding/json build its codecs for the proxy event and
-// response types, which aws-lambda-go would otherwise build in the first
-// request, at the function's share of a CPU rather than during init.
-func WarmCodecs() {
-	b, err := json.Marshal(events.APIGatewayProxyRequest{Headers: map[string]string{"": ""}, MultiValueHeaders: map[string][]string{"": {""}}, PathParameters: map[string]string{"": ""}})
-	if err == nil {
-		_ = json.Unmarshal(b, &events.APIGatewayProxyRequest{})
-	}
-	_, _ = json.Marshal(events.APIGatewayProxyResponse{Headers: map[string]string{"": ""}})
 }

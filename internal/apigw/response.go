@@ -75,6 +75,7 @@ func ErrorBody(message, requestID string) string {
 	return string(b)
 }
 
-func errorResponse(status int, requestID string) events.APIGatewayProxyResponse {
-	return response(status, ErrorBody(messageOf(status), requestID))
+// errorBodyOf is the error body of a status.
+func errorBodyOf(status int, requestID string) string {
+	return ErrorBody(messageOf(status), requestID)
 }

@@ -1,0 +1,281 @@
+package apigw
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// event is what the handler reads of a REST API proxy event: the request
+// ID, the two path parameters and the key header's values. Invoke decodes
+// only these; the headers' other entries, the identity block, the stage
+// variables and the rest are skipped, not built.
+type event struct {
+	RequestContext struct {
+		RequestID string `json:"requestId"`
+	} `json:"requestContext"`
+	PathParameters    pathParameters `json:"pathParameters"`
+	Headers           keyHeader      `json:"headers"`
+	MultiValueHeaders keyHeaders     `json:"multiValueHeaders"`
+}
+
+// pathParameters keeps client_id and ccid of the event's pathParameters
+// object, matched exactly, as a map would.
+type pathParameters struct{ clientID, ccid string }
+
+// keyHeader keeps, of the event's headers object, the value of each name
+// that is the key header in some letter case (the last one given, as a map
+// would).
+type keyHeader struct{ values map[string]string }
+
+// keyHeaders is keyHeader for multiValueHeaders.
+type keyHeaders struct{ values map[string][]string }
+
+var errEventShape = errors.New("proxy event: want an object of strings")
+
+func (p *pathParameters) UnmarshalJSON(data []byte) error {
+	return eachEntry(data, func(name, value []byte) error {
+		s, err := stringOrNull(value)
+		if err != nil {
+			return err
+		}
+		switch {
+		case nameIs(name, "client_id"):
+			p.clientID = s
+		case nameIs(name, "ccid"):
+			p.ccid = s
+		}
+		return nil
+	})
+}
+
+func (k *keyHeader) UnmarshalJSON(data []byte) error {
+	return eachEntry(data, func(name, value []byte) error {
+		s, err := stringOrNull(value)
+		if err != nil {
+			return err
+		}
+		if n, ok := keyHeaderName(name); ok {
+			if k.values == nil {
+				k.values = map[string]string{}
+			}
+			k.values[n] = s
+		}
+		return nil
+	})
+}
+
+func (k *keyHeaders) UnmarshalJSON(data []byte) error {
+	return eachEntry(data, func(name, value []byte) error {
+		n, ok := keyHeaderName(name)
+		if !ok {
+			// Only its shape matters: a list of strings, or null.
+			return skipStrings(value)
+		}
+		var vs []string
+		if err := json.Unmarshal(value, &vs); err != nil {
+			return err
+		}
+		if k.values == nil {
+			k.values = map[string][]string{}
+		}
+		k.values[n] = vs
+		return nil
+	})
+}
+
+// keyHeaderName reports whether a JSON object key (still quoted) names the
+// API key header in any letter case, and returns the name.
+func keyHeaderName(name []byte) (string, bool) {
+	if len(name) == len(APIKeyHeader)+2 && bytes.IndexByte(name, '\\') < 0 {
+		n := string(name[1 : len(name)-1])
+		return n, strings.EqualFold(n, APIKeyHeader)
+	}
+	if bytes.IndexByte(name, '\\') < 0 {
+		return "", false
+	}
+	var n string
+	if json.Unmarshal(name, &n) != nil {
+		return "", false
+	}
+	return n, strings.EqualFold(n, APIKeyHeader)
+}
+
+// nameIs reports whether a JSON object key (still quoted) is exactly want.
+func nameIs(name []byte, want string) bool {
+	if bytes.IndexByte(name, '\\') < 0 {
+		return len(name) == len(want)+2 && string(name[1:len(name)-1]) == want
+	}
+	var n string
+	return json.Unmarshal(name, &n) == nil && n == want
+}
+
+// stringOrNull decodes a JSON string, or null as "", and refuses anything
+// else, as decoding into a map of strings does.
+func stringOrNull(value []byte) (string, error) {
+	switch {
+	case string(value) == "null":
+		return "", nil
+	case len(value) > 0 && value[0] == '"':
+		if bytes.IndexByte(value, '\\') < 0 && isPlainASCII(value) {
+			return string(value[1 : len(value)-1]), nil
+		}
+		var s string
+		err := json.Unmarshal(value, &s)
+		return s, err
+	}
+	return "", errEventShape
+}
+
+func isPlainASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 || c < 0x20 {
+			return false
+		}
+	}
+	return true
+}
+
+// skipStrings checks that a value is null or a list of strings and nulls.
+func skipStrings(value []byte) error {
+	if string(value) == "null" {
+		return nil
+	}
+	if len(value) == 0 || value[0] != '[' {
+		return errEventShape
+	}
+	i := skipSpace(value, 1)
+	if i < len(value) && value[i] == ']' {
+		return nil
+	}
+	for i < len(value) {
+		end := valueEnd(value, i)
+		if _, err := stringOrNull(value[i:end]); err != nil {
+			return err
+		}
+		i = skipSpace(value, end)
+		if i < len(value) && value[i] == ']' {
+			return nil
+		}
+		i = skipSpace(value, i+1) // the comma
+	}
+	return errEventShape
+}
+
+// eachEntry calls fn with the quoted name and the raw value of each entry
+// of a JSON object, in order; null is no object and no error. encoding/json
+// has checked the bytes before it hands them to an UnmarshalJSON method, so
+// this only splits them.
+func eachEntry(data []byte, fn func(name, value []byte) error) error {
+	data = bytes.TrimSpace(data)
+	if string(data) == "null" {
+		return nil
+	}
+	if len(data) < 2 || data[0] != '{' {
+		return errEventShape
+	}
+	i := skipSpace(data, 1)
+	if data[i] == '}' {
+		return nil
+	}
+	for i < len(data) {
+		nameEnd := valueEnd(data, i)
+		name := data[i:nameEnd]
+		i = skipSpace(data, nameEnd)
+		i = skipSpace(data, i+1) // the colon
+		end := valueEnd(data, i)
+		if err := fn(name, data[i:end]); err != nil {
+			return err
+		}
+		i = skipSpace(data, end)
+		if data[i] == '}' {
+			return nil
+		}
+		i = skipSpace(data, i+1) // the comma
+	}
+	return errEventShape
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// valueEnd returns the index just past the JSON value that starts at i.
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		for j := i + 1; j < len(b); j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return len(b)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = valueEnd(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	j := i
+	for j < len(b) && !strings.ContainsRune(",}] \t\n\r", rune(b[j])) {
+		j++
+	}
+	return j
+}
+
+// Invoke serves one proxy event as the Lambda runtime hands it over, bytes
+// in and bytes out: it decodes only what the handler reads and writes the
+// proxy response without reflection. An event that is not a proxy event
+// (wrong types where the handler reads) is an invocation error, as it was
+// when the runtime decoded the whole event.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var ev event
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, err
+	}
+	k := keyValues{}
+	for _, v := range ev.Headers.values {
+		k.take(v)
+	}
+	for _, vs := range ev.MultiValueHeaders.values {
+		for _, v := range vs {
+			k.take(v)
+		}
+	}
+	status, body := h.serve(ctx, request{
+		requestID: ev.RequestContext.RequestID, clientID: ev.PathParameters.clientID, ccid: ev.PathParameters.ccid, key: k,
+	})
+	return appendResponse(make([]byte, 0, len(body)+len(body)/8+200), status, body), nil
+}
+
+// appendResponse appends the proxy response as aws-lambda-go's encoder
+// writes events.APIGatewayProxyResponse{StatusCode, Headers:
+// responseHeaders, Body}: keys in its order, headers sorted, no HTML
+// escaping, a final newline.
+func appendResponse(b []byte, status int, body string) []byte {
+	b = append(b, `{"statusCode":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, `,"headers":{"Cache-Control":"no-store","Content-Type":"application/json","X-Content-Type-Options":"nosniff"},"multiValueHeaders":null,"body":`...)
+	b = appendString(b, body)
+	return append(b, "}\n"...)
+}

@@ -1,0 +1,113 @@
+package apigw_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// viaRuntime is what the function answered before Invoke: aws-lambda-go
+// decoded the whole event into events.APIGatewayProxyRequest, called
+// Handle, and encoded the response with HTML escaping off and a newline.
+func viaRuntime(t *testing.T, payload []byte) ([]byte, bool) {
+	t.Helper()
+	var req events.APIGatewayProxyRequest
+	if json.Unmarshal(payload, &req) != nil {
+		return nil, false
+	}
+	h, _ := fuzzHandler()
+	resp, err := h.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(resp); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes(), true
+}
+
+// sameAsRuntime checks that Invoke answers an event byte for byte as the
+// runtime's decoding and encoding did, and refuses only events the
+// runtime refused too.
+func sameAsRuntime(t *testing.T, payload []byte) {
+	t.Helper()
+	want, ok := viaRuntime(t, payload)
+	h, _ := fuzzHandler()
+	got, err := h.Invoke(context.Background(), payload)
+	switch {
+	case err != nil && ok:
+		t.Fatalf("Invoke refused an event the runtime decoded: %v\n%s", err, payload)
+	case err == nil && ok && !bytes.Equal(got, want):
+		t.Fatalf("event %s\nInvoke  %s\nruntime %s", payload, got, want)
+	}
+}
+
+var keyEvents = []string{
+	`{"pathParameters":{"client_id":"demo-clinic","ccid":"BAK-11984-007"},"headers":{"xx-relay-api-key":"cdmk_local_dev_key_do_not_use_in_prod"},"requestContext":{"requestId":"r-1"}}`,
+	`{"pathParameters":{"client_id":"demo-clinic","ccid":"BAK-11984-007"},"headers":{"XX-Relay-API-Key":" cdmk_local_dev_key_do_not_use_in_prod\t"}}`,
+	`{"pathParameters":{"client_id":"demo-clinic","ccid":"BAK-11984-007"},"multiValueHeaders":{"Xx-Relay-Api-Key":["cdmk_local_dev_key_do_not_use_in_prod"]}}`,
+	`{"pathParameters":{"client_id":"demo-clinic","ccid":"BAK-11984-007"},"multiValueHeaders":{"xx-relay-api-key":["cdmk_local_dev_key_do_not_use_in_prod","other"]}}`,
+	`{"pathParameters":{"client_id":"demo-clinic","ccid":"BAK-11984-007"},"headers":{"xx-relay-api-key":"cdmk_local_dev_key_do_not_use_in_prod","XX-RELAY-API-KEY":"other"}}`,
+	`{"pathParameters":{"client_id":"demo-clinic","ccid":"BAK-11984-007"},"headers":{"xx-relay-api-key":"other","xx-relay-api-key":"cdmk_local_dev_key_do_not_use_in_prod"}}`,
+	`{"pathParameters":{"client_id":"demo-clinic","ccid":"BAK-11984-007"},"headers":{"xx-relay-api-key":null},"multiValueHeaders":{"xx-relay-api-key":[null,"cdmk_local_dev_key_do_not_use_in_prod",""]}}`,
+	`{"pathParameters":{"client_id":"demo-clinic","ccid":"BAK-11984-007"},"headers":{"xx-relay-api-\u006bey":"cdmk_local_dev_key_do_not_use_in_prod"}}`,
+	`{"pathParameters":{"client_\u0069d":"demo-clinic","ccid":"BAK-11984-007","CLIENT_ID":"x"},"headers":{"xx-relay-api-key":"cdmk_local_dev_key_do_not_use_in_prod"}}`,
+	`{"pathParameters":{"Client_Id":"demo-clinic","ccid":"BAK-11984-007"},"headers":{"xx-relay-api-key":"cdmk_local_dev_key_do_not_use_in_prod"}}`,
+	`{"pathParameters":{"client_id":"demo-clinic","ccid":"B\u00c4K\ud800"},"headers":{"xx-relay-api-key":"cdmk_local_dev_key_do_not_use_in_prod"},"requestContext":{"requestId":"<&>\u2028\"\\"}}`,
+	`{"pathParameters":{"client_id":"demo-clinic","ccid":"boom"},"headers":{"xx-relay-api-key":"cdmk_local_dev_key_do_not_use_in_prod"}}`,
+	`{"pathParameters":null,"headers":null,"multiValueHeaders":null,"requestContext":null}`,
+	`{}`,
+	` { "headers" : { "a" : "b" , "xx-relay-api-key" : "cdmk_local_dev_key_do_not_use_in_prod" } , "pathParameters" : { "client_id" : "demo-clinic" , "ccid" : "BAK-11984-007" } } `,
+	`{"headers":{"xx-relay-api-key":5}}`,
+	`{"headers":{"accept":5}}`,
+	`{"headers":"x"}`,
+	`{"multiValueHeaders":{"accept":"x"}}`,
+	`{"multiValueHeaders":{"accept":[1]}}`,
+	`{"multiValueHeaders":{"accept":[{"a":"}"}]}}`,
+	`{"pathParameters":{"ccid":["x"]}}`,
+	`{"requestContext":{"requestId":7}}`,
+	`{"HEADERS":{"xx-relay-api-key":"cdmk_local_dev_key_do_not_use_in_prod"},"PathParameters":{"client_id":"demo-clinic","ccid":"BAK-11984-007"},"RequestContext":{"RequestId":"r"}}`,
+	`[]`, `null`, `"x"`,
+}
+
+// TestInvokeMatchesRuntimeDecoding: for the fixtures and for events that
+// vary what the contract reads (header case, multi-value, two keys, null,
+// escaped names, exact path parameter names, duplicate names, wrong types,
+// request IDs to escape), Invoke's bytes are the runtime's.
+func TestInvokeMatchesRuntimeDecoding(t *testing.T) {
+	events := keyEvents
+	for _, e := range seedEvents(t) {
+		events = append(events, string(e))
+	}
+	for _, e := range events {
+		sameAsRuntime(t, []byte(e))
+	}
+	// The check can fail: a decoder that ignored multiValueHeaders.
+	h, _ := fuzzHandler()
+	got, _ := h.Invoke(context.Background(), []byte(strings.Replace(keyEvents[2], "Xx-Relay-Api-Key", "x-other", 1)))
+	want, _ := viaRuntime(t, []byte(keyEvents[2]))
+	if bytes.Equal(got, want) {
+		t.Error("an event without the key answered as one with it")
+	}
+}
+
+// FuzzInvoke: any input the runtime decoded as a proxy event, Invoke
+// answers byte for byte the same, and it refuses nothing the runtime took.
+func FuzzInvoke(f *testing.F) {
+	for _, e := range seedEvents(f) {
+		f.Add(e)
+	}
+	for _, e := range keyEvents {
+		f.Add([]byte(e))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sameAsRuntime(t, data)
+	})
+}
