@@ -44,7 +44,7 @@ var (
 	rssN       = flag.Int("rss-requests", 1000, "requests before reading peak RSS")
 	importN    = flag.Int("import", 10000, "customers per import run")
 	out        = flag.String("out", "bench/results/latest.md", "where to write the table")
-	onlyFlag   = flag.String("only", "", "comma-separated steps to run (warm, nonio, cold, rss, concurrency, power, package, import, clientdata); all when empty")
+	onlyFlag   = flag.String("only", "", "comma-separated steps to run (warm, nonio, cold, rss, concurrency, power, floor, package, import, clientdata); all when empty")
 )
 
 type row struct{ what, value, budget, verdict string }
@@ -107,6 +107,7 @@ var steps = []step{
 	{"rss", stepRSS},
 	{"concurrency", stepConcurrency},
 	{"power", stepPower},
+	{"floor", stepFloor},
 	{"package", stepPackage},
 	{"import", stepImport},
 	{"clientdata", stepClientData},

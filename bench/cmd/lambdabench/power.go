@@ -224,16 +224,8 @@ func bareGetItem(limit *bench.CPULimit, share float64, bin string, env []string,
 // init at a whole CPU (what AWS documents for on-demand functions) and the
 // warm-up default that the table chose.
 func checkPowerBudgets() error {
-	if *chosenMB == 0 {
-		tmpl, err := samtemplate.Load("template.yaml")
-		if err != nil {
-			return err
-		}
-		m, ok := samtemplate.Get(samtemplate.Resource(tmpl, "GetCustomerFunction"), "Properties", "MemorySize").(float64)
-		if !ok {
-			return errors.New("template.yaml: the function's MemorySize is not a number")
-		}
-		*chosenMB = int(m)
+	if err := checkPowerMemory(); err != nil {
+		return err
 	}
 	for _, r := range powerRows {
 		if r.memMB != *chosenMB || !r.initFull || !r.warmUp {
@@ -251,6 +243,24 @@ func checkPowerBudgets() error {
 		return nil
 	}
 	return fmt.Errorf("no power-tuning row at -memory %d MB", *chosenMB)
+}
+
+// checkPowerMemory sets -memory, when not given, to template.yaml's
+// MemorySize.
+func checkPowerMemory() error {
+	if *chosenMB != 0 {
+		return nil
+	}
+	tmpl, err := samtemplate.Load("template.yaml")
+	if err != nil {
+		return err
+	}
+	m, ok := samtemplate.Get(samtemplate.Resource(tmpl, "GetCustomerFunction"), "Properties", "MemorySize").(float64)
+	if !ok {
+		return errors.New("template.yaml: the function's MemorySize is not a number")
+	}
+	*chosenMB = int(m)
+	return nil
 }
 
 // powerTable is the power-tuning table in Markdown.
