@@ -72,11 +72,7 @@ func keysRevoke(ctx context.Context, sio stdio, args []string) error {
 	}
 	fs := newFlags("keys revoke", sio, &s)
 	prefix := fs.String("hash", "", "revoke the key whose hash starts with this `prefix`")
-	pos, err := parseMixed(fs, args)
-	if err != nil {
-		return err
-	}
-	raw, err := keyArg(pos, *prefix, "keys revoke")
+	raw, err := parseKeyArg(fs, args, prefix)
 	if err != nil {
 		return err
 	}
@@ -97,6 +93,16 @@ func keysRevoke(ctx context.Context, sio stdio, args []string) error {
 	}
 	fmt.Fprintf(sio.err, "key %s revoked; callers that hold it are refused within the key cache TTL (%v)\n", apikey.HashPrefix(k.Hash), s.KeyCacheTTL)
 	return nil
+}
+
+// parseKeyArg parses a command's flags, before or after the one key it
+// names by value, and returns that value ("" when --hash names it).
+func parseKeyArg(fs *flag.FlagSet, args []string, prefix *string) (string, error) {
+	pos, err := parseMixed(fs, args)
+	if err != nil {
+		return "", err
+	}
+	return keyArg(pos, *prefix, strings.TrimPrefix(fs.Name(), "cdmctl "))
 }
 
 // keyArg checks that a command names one key, by its value or by --hash.
@@ -184,11 +190,7 @@ func keysRotate(ctx context.Context, sio stdio, args []string) error {
 	overlap := fs.Duration("overlap", 24*time.Hour, "how long the old key keeps working")
 	expires := fs.Duration("expires", 0, "the new key's lifetime such as 720h; 0: never expires")
 	label := fs.String("label", "", "free `text` saying whose the new key is")
-	pos, err := parseMixed(fs, args)
-	if err != nil {
-		return err
-	}
-	raw, err := keyArg(pos, *prefix, "keys rotate")
+	raw, err := parseKeyArg(fs, args, prefix)
 	if err != nil {
 		return err
 	}
@@ -261,11 +263,7 @@ func keysExpire(ctx context.Context, sio stdio, args []string) error {
 	in := fs.Duration("in", 0, "expire this long from now, such as 24h or 0s (now)")
 	at := fs.String("at", "", "expire at this `time` (RFC 3339, such as 2027-01-31T00:00:00Z)")
 	extend := fs.Bool("extend", false, "allow a later expiry than the key has")
-	pos, err := parseMixed(fs, args)
-	if err != nil {
-		return err
-	}
-	raw, err := keyArg(pos, *prefix, "keys expire")
+	raw, err := parseKeyArg(fs, args, prefix)
 	if err != nil {
 		return err
 	}

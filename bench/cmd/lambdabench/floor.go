@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -14,8 +13,6 @@ import (
 	"time"
 
 	"github.com/cdm/customer-api/bench"
-	"github.com/cdm/customer-api/internal/devkit/lambdarun"
-	"github.com/cdm/customer-api/internal/devkit/tlsproxy"
 )
 
 var floorRounds = flag.Int("floor-rounds", 9, "interleaved rounds of the like-for-like floor and the bootstrap")
@@ -33,30 +30,16 @@ type floorFigures struct {
 // template's memory size (DynamoDB over TLS, the memory's CPU share, init
 // at a whole CPU), in interleaved rounds so that drift hits both alike.
 func stepFloor(su *setup) error {
-	limit, err := bench.NewCPULimit(fmt.Sprintf("cdm-floor-%d", os.Getpid()))
-	if errors.Is(err, bench.ErrNoCPULimit) {
-		report("like-for-like floor", "SKIPPED: "+err.Error(), "", nil)
-		return nil
-	}
-	if err != nil {
+	m, err := startPowerModel(su, "like-for-like floor")
+	if err != nil || m == nil {
 		return err
 	}
-	defer limit.Close()
-	proxy, err := tlsproxy.Start(su.tmp, strings.TrimPrefix(su.endpoint, "http://"))
-	if err != nil {
-		return err
-	}
-	defer proxy.Close()
+	defer m.close()
+	limit, tlsEnv := m.limit, m.env
 	floor := filepath.Join(su.tmp, "floor")
 	if err := lambdaBuild(floor, "./bench/floor", runtime.GOARCH); err != nil {
 		return err
 	}
-	emptyDir := filepath.Join(su.tmp, "no-cert-dir-floor")
-	if err := os.MkdirAll(emptyDir, 0o750); err != nil {
-		return err
-	}
-	tlsEnv := lambdarun.Unset(su.fnEnv, "AWS_CA_BUNDLE")
-	tlsEnv = lambdarun.Environ(tlsEnv, "DYNAMODB_ENDPOINT="+proxy.URL, "SSL_CERT_FILE="+proxy.CertFile, "SSL_CERT_DIR="+emptyDir)
 	if err := checkPowerMemory(); err != nil {
 		return err
 	}

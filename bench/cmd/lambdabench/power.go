@@ -62,33 +62,16 @@ var powerRows []powerRow
 // with init-time warm-up off and on, and init at a whole CPU or at the
 // share. It skips, saying why, where no cgroup can be made.
 func stepPower(su *setup) error {
-	limit, err := bench.NewCPULimit(fmt.Sprintf("cdm-bench-%d", os.Getpid()))
-	if errors.Is(err, bench.ErrNoCPULimit) {
-		fmt.Fprintf(os.Stderr, "SKIPPED power tuning: %v\n", err)
-		report("power tuning (CPU share per memory size)", "SKIPPED: "+err.Error(), "", nil)
-		return nil
-	}
-	if err != nil {
+	m, err := startPowerModel(su, "power tuning (CPU share per memory size)")
+	if err != nil || m == nil {
 		return err
 	}
-	defer limit.Close()
-	proxy, err := tlsproxy.Start(su.tmp, strings.TrimPrefix(su.endpoint, "http://"))
-	if err != nil {
-		return err
-	}
-	defer proxy.Close()
+	defer m.close()
+	limit, tlsEnv := m.limit, m.env
 	getitem := filepath.Join(su.tmp, "getitem")
 	if err := goCmd("build", "-trimpath", "-o", getitem, "./bench/getitem"); err != nil {
 		return err
 	}
-	// As in Lambda: DynamoDB over HTTPS, verified against the system pool
-	// (one bundle, here the system's plus the test CA), no SDK CA bundle.
-	emptyDir := filepath.Join(su.tmp, "no-cert-dir")
-	if err := os.MkdirAll(emptyDir, 0o750); err != nil {
-		return err
-	}
-	tlsEnv := lambdarun.Unset(su.fnEnv, "AWS_CA_BUNDLE")
-	tlsEnv = lambdarun.Environ(tlsEnv, "DYNAMODB_ENDPOINT="+proxy.URL, "SSL_CERT_FILE="+proxy.CertFile, "SSL_CERT_DIR="+emptyDir)
 
 	for _, s := range strings.Split(*powerSizes, ",") {
 		mem, err := strconv.Atoi(s)
@@ -114,6 +97,50 @@ func stepPower(su *setup) error {
 		}
 	}
 	return checkPowerBudgets()
+}
+
+// powerModel is what runs a bootstrap as Lambda does: a cgroup to hold it
+// to a CPU share, and an environment that reaches DynamoDB over TLS through
+// a proxy, verified against the system pool as in Lambda.
+type powerModel struct {
+	limit *bench.CPULimit
+	proxy *tlsproxy.Proxy
+	env   []string
+}
+
+// startPowerModel sets the model up, or reports the step as skipped, saying
+// why, and returns nil where no cgroup can be made.
+func startPowerModel(su *setup, step string) (*powerModel, error) {
+	limit, err := bench.NewCPULimit(fmt.Sprintf("cdm-bench-%d", os.Getpid()))
+	if errors.Is(err, bench.ErrNoCPULimit) {
+		fmt.Fprintf(os.Stderr, "SKIPPED %s: %v\n", step, err)
+		report(step, "SKIPPED: "+err.Error(), "", nil)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	proxy, err := tlsproxy.Start(su.tmp, strings.TrimPrefix(su.endpoint, "http://"))
+	if err != nil {
+		_ = limit.Close()
+		return nil, err
+	}
+	// As in Lambda: DynamoDB over HTTPS, verified against the system pool
+	// (one bundle, here the system's plus the test CA), no SDK CA bundle.
+	emptyDir, err := os.MkdirTemp(su.tmp, "no-cert-dir")
+	if err != nil {
+		_ = proxy.Close()
+		_ = limit.Close()
+		return nil, err
+	}
+	env := lambdarun.Unset(su.fnEnv, "AWS_CA_BUNDLE")
+	env = lambdarun.Environ(env, "DYNAMODB_ENDPOINT="+proxy.URL, "SSL_CERT_FILE="+proxy.CertFile, "SSL_CERT_DIR="+emptyDir)
+	return &powerModel{limit: limit, proxy: proxy, env: env}, nil
+}
+
+func (m *powerModel) close() {
+	_ = m.proxy.Close()
+	_ = m.limit.Close()
 }
 
 func initLabel(full bool) string {
