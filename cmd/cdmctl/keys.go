@@ -76,12 +76,7 @@ func keysRevoke(ctx context.Context, sio stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := env.DynamoDB(ctx, s)
-	if err != nil {
-		return err
-	}
-	admin := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable)
-	k, err := findKey(ctx, admin, raw, *prefix)
+	admin, k, err := storedKey(ctx, s, raw, *prefix)
 	if err != nil {
 		return err
 	}
@@ -117,6 +112,17 @@ func keyArg(args []string, prefix, cmd string) (string, error) {
 		return "", nil
 	}
 	return "", fmt.Errorf("%w: %s takes a KEY or --hash PREFIX", errUsage, cmd)
+}
+
+// storedKey connects to the keys table and finds the key a command names.
+func storedKey(ctx context.Context, s env.Settings, raw, prefix string) (*dynamo.Admin, apikey.Record, error) {
+	db, err := env.DynamoDB(ctx, s)
+	if err != nil {
+		return nil, apikey.Record{}, err
+	}
+	admin := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable)
+	k, err := findKey(ctx, admin, raw, prefix)
+	return admin, k, err
 }
 
 // findKey returns the stored key whose value is raw or, when raw is empty,
@@ -203,12 +209,7 @@ func keysRotate(ctx context.Context, sio stdio, args []string) error {
 	if *expires > 0 && *expires <= *overlap {
 		return fmt.Errorf("%w: --expires %v ends the new key before the old one's overlap (%v) does", errUsage, *expires, *overlap)
 	}
-	db, err := env.DynamoDB(ctx, s)
-	if err != nil {
-		return err
-	}
-	admin := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable)
-	old, err := findKey(ctx, admin, raw, *prefix)
+	admin, old, err := storedKey(ctx, s, raw, *prefix)
 	if err != nil {
 		return err
 	}
@@ -288,12 +289,7 @@ func keysExpire(ctx context.Context, sio stdio, args []string) error {
 		}
 		when = t.UTC().Truncate(time.Second)
 	}
-	db, err := env.DynamoDB(ctx, s)
-	if err != nil {
-		return err
-	}
-	admin := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable)
-	k, err := findKey(ctx, admin, raw, *prefix)
+	admin, k, err := storedKey(ctx, s, raw, *prefix)
 	if err != nil {
 		return err
 	}
