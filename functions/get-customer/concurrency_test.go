@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -237,6 +240,25 @@ func TestManagedInstancesConcurrency(t *testing.T) {
 		}
 	}
 	t.Logf("%d requests from %d callers, at most %d in flight in the process, %d answered Runtime.Unavailable and retried", requests, callers, most, unavailable.Load())
+	// Managed Instances hand the runtime's Content-Type on to the invoker:
+	// the function posts its answer as JSON.
+	for end := time.Now().Add(20 * time.Second); ; {
+		resp, err := http.Post(emu.URL, "application/json", bytes.NewReader(base)) // #nosec G107 -- the emulator this test started
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+					t.Errorf("the invocation's Content-Type is %q, want application/json", ct)
+				}
+				break
+			}
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the emulator did not answer: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func event(t *testing.T, base []byte, r concurrentRequest) []byte {

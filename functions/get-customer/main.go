@@ -48,7 +48,7 @@ func main() {
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, 2*settings.MaxConcurrency)
 	}
-	// The handler takes the event's bytes and returns the response's
-	// (apigw.Handler.Invoke): aws-lambda-go decodes and encodes nothing.
-	lambda.Start(handler)
+	// The handler takes the event as raw JSON and returns the response
+	// encoded (apigw.Handler.Lambda): aws-lambda-go builds neither.
+	lambda.Start(handler.Lambda())
 }

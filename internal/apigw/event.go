@@ -244,11 +244,33 @@ func valueEnd(b []byte, i int) int {
 }
 
 // Invoke serves one proxy event as the Lambda runtime hands it over, bytes
-// in and bytes out: it decodes only what the handler reads and writes the
-// proxy response without reflection. An event that is not a proxy event
-// (wrong types where the handler reads) is an invocation error, as it was
-// when the runtime decoded the whole event.
+// in and bytes out (lambda.Handler): it decodes only what the handler reads
+// and writes the proxy response without reflection, as aws-lambda-go
+// would. An event with the wrong types where the
+// handler reads is an invocation error, as it was when the runtime decoded
+// the whole event.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	return h.respond(ctx, payload)
+}
+
+// Lambda is the function as main starts it with aws-lambda-go: the event
+// arrives as raw JSON, which aws-lambda-go only checks and copies, and the
+// response encodes itself, so aws-lambda-go posts it as application/json
+// (a lambda.Handler's bytes go as application/octet-stream, which Lambda
+// Managed Instances hands on to the invoker).
+func (h *Handler) Lambda() func(context.Context, json.RawMessage) (ProxyResponse, error) {
+	return func(ctx context.Context, event json.RawMessage) (ProxyResponse, error) {
+		return h.respond(ctx, event)
+	}
+}
+
+// ProxyResponse is an encoded proxy response; it marshals as itself.
+type ProxyResponse []byte
+
+// MarshalJSON returns the response as it is.
+func (r ProxyResponse) MarshalJSON() ([]byte, error) { return r, nil }
+
+func (h *Handler) respond(ctx context.Context, payload []byte) ([]byte, error) {
 	var ev event
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return nil, err
@@ -271,11 +293,11 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // appendResponse appends the proxy response as aws-lambda-go's encoder
 // writes events.APIGatewayProxyResponse{StatusCode, Headers:
 // responseHeaders, Body}: keys in its order, headers sorted, no HTML
-// escaping, a final newline.
+// escaping, no final newline.
 func appendResponse(b []byte, status int, body string) []byte {
 	b = append(b, `{"statusCode":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `,"headers":{"Cache-Control":"no-store","Content-Type":"application/json","X-Content-Type-Options":"nosniff"},"multiValueHeaders":null,"body":`...)
 	b = appendString(b, body)
-	return append(b, "}\n"...)
+	return append(b, '}')
 }
