@@ -53,6 +53,8 @@ type powerRow struct {
 	p50, p99       time.Duration // warm requests, time in the function
 	getP50, getP99 time.Duration // a plain SDK client's GetItem under the same share
 	costPerM       float64
+	colds, firsts  []time.Duration // every cold start, and its first request
+	warms          []time.Duration // every warm request measured
 }
 
 var powerRows []powerRow
@@ -85,7 +87,7 @@ func stepPower(su *setup) error {
 		}
 		for _, warmUp := range []bool{false, true} {
 			for _, initFull := range []bool{true, false} {
-				r, err := powerRun(limit, su.bootstrap, tlsEnv, su.event, mem, warmUp, initFull)
+				r, err := powerRun(limit, su.bootstrap, tlsEnv, su.event, mem, warmUp, initFull, *powerCold)
 				if err != nil {
 					return fmt.Errorf("%d MB, warm-up %v: %w", mem, warmUp, err)
 				}
@@ -152,12 +154,12 @@ func initLabel(full bool) string {
 
 // powerRun starts the bootstrap *powerCold times and measures each start,
 // its first request, and *powerWarm warm requests after it.
-func powerRun(limit *bench.CPULimit, bin string, fnEnv []string, event []byte, mem int, warmUp, initFull bool) (powerRow, error) {
+func powerRun(limit *bench.CPULimit, bin string, fnEnv []string, event []byte, mem int, warmUp, initFull bool, starts int) (powerRow, error) {
 	r := powerRow{memMB: mem, warmUp: warmUp, initFull: initFull}
 	share := float64(mem) / bench.LambdaFullCPUMB
 	var colds, firsts, warms []time.Duration
 	var billedMS float64
-	for range *powerCold {
+	for range starts {
 		api, err := bench.StartRuntimeAPI()
 		if err != nil {
 			return r, err
@@ -208,6 +210,7 @@ func powerRun(limit *bench.CPULimit, bin string, fnEnv []string, event []byte, m
 	}
 	r.cold, r.first = median(colds), median(firsts)
 	r.p50, r.p99 = pct(warms, 50), pct(warms, 99)
+	r.colds, r.firsts, r.warms = colds, firsts, warms
 	meanBilledSeconds := billedMS / float64(len(warms)) / 1000
 	r.costPerM = pricePerMRequests + 1e6*float64(mem)/1024*meanBilledSeconds*pricePerGBSecond
 	return r, nil
