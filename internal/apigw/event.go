@@ -88,17 +88,14 @@ func (k *keyHeaders) UnmarshalJSON(data []byte) error {
 }
 
 // keyHeaderName reports whether a JSON object key (still quoted) names the
-// API key header in any letter case, and returns the name.
+// API key header in any letter case, as strings.EqualFold decides (which
+// also folds such letters as the Kelvin sign to k), and returns the name.
 func keyHeaderName(name []byte) (string, bool) {
-	if len(name) == len(APIKeyHeader)+2 && bytes.IndexByte(name, '\\') < 0 {
-		n := string(name[1 : len(name)-1])
-		return n, strings.EqualFold(n, APIKeyHeader)
+	if len(name) < len(APIKeyHeader)+2 {
+		return "", false // folding never makes a name longer than its bytes
 	}
-	if bytes.IndexByte(name, '\\') < 0 {
-		return "", false
-	}
-	var n string
-	if json.Unmarshal(name, &n) != nil {
+	n := string(name[1 : len(name)-1])
+	if bytes.IndexByte(name, '\\') >= 0 && json.Unmarshal(name, &n) != nil {
 		return "", false
 	}
 	return n, strings.EqualFold(n, APIKeyHeader)

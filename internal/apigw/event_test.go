@@ -73,6 +73,10 @@ var keyEvents = []string{
 	`{"pathParameters":{"ccid":["x"]}}`,
 	`{"requestContext":{"requestId":7}}`,
 	`{"HEADERS":{"xx-relay-api-key":"cdmk_local_dev_key_do_not_use_in_prod"},"PathParameters":{"client_id":"demo-clinic","ccid":"BAK-11984-007"},"RequestContext":{"RequestId":"r"}}`,
+	`{"pathParameters":{"client_id":"demo-clinic","ccid":"BAK-11984-007"},"headers":{"xx-relay-api-Key":"cdmk_local_dev_key_do_not_use_in_prod"}}`,
+	"{\"pathParameters\":{\"client_id\":\"demo-clinic\",\"ccid\":\"BAK-11984-007\"},\"headers\":{\"xx-relay-api-\\u212aey\":\"cdmk_local_dev_key_do_not_use_in_prod\"}}",
+	"{\"pathParameters\":{\"client_id\":\"demo-clinic\",\"ccid\":\"BAK-11984-007\"},\"multiValueHeaders\":{\"xx-relay-api-key\":[\"other\"],\"XX-RELAY-API-KEY\":[\"cdmk_local_dev_key_do_not_use_in_prod\"],\"xx-relay-api-ſey\":[]}}",
+	"{\"headers\":{\"xx-relay-api-key\xff\":\"x\",\"\xff\":\"y\"}}",
 	`[]`, `null`, `"x"`, `{"headers":{}} {"x":1}`, `{"headers":{}} junk`,
 }
 
