@@ -10,7 +10,7 @@ import (
 )
 
 // event is what the handler reads of a REST API proxy event: the request
-// ID, the two path parameters and the key header's values. Invoke decodes
+// ID, the two path parameters and the key header's values. Lambda decodes
 // only these; the headers' other entries, the identity block, the stage
 // variables and the rest are skipped, not built.
 type event struct {
@@ -240,21 +240,14 @@ func valueEnd(b []byte, i int) int {
 	return j
 }
 
-// Invoke serves one proxy event as the Lambda runtime hands it over, bytes
-// in and bytes out (lambda.Handler): it decodes only what the handler reads
-// and writes the proxy response without reflection, as aws-lambda-go
-// would. An event with the wrong types where the
-// handler reads is an invocation error, as it was when the runtime decoded
-// the whole event.
-func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	return h.respond(ctx, payload)
-}
-
 // Lambda is the function as main starts it with aws-lambda-go: the event
-// arrives as raw JSON, which aws-lambda-go only checks and copies, and the
-// response encodes itself, so aws-lambda-go posts it as application/json
-// (a lambda.Handler's bytes go as application/octet-stream, which Lambda
-// Managed Instances hands on to the invoker).
+// arrives as raw JSON, which aws-lambda-go only checks and copies; only what
+// the handler reads is decoded, and the proxy response is written without
+// reflection as a value that encodes itself, so aws-lambda-go posts it as
+// application/json (a lambda.Handler's bytes go as application/octet-stream,
+// which Lambda Managed Instances hands on to the invoker). An event with the
+// wrong types where the handler reads is an invocation error, as it was when
+// aws-lambda-go decoded the whole event.
 func (h *Handler) Lambda() func(context.Context, json.RawMessage) (ProxyResponse, error) {
 	return func(ctx context.Context, event json.RawMessage) (ProxyResponse, error) {
 		return h.respond(ctx, event)
@@ -272,17 +265,9 @@ func (h *Handler) respond(ctx context.Context, payload []byte) ([]byte, error) {
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return nil, err
 	}
-	k := keyValues{}
-	for _, v := range ev.Headers.values {
-		k.take(v)
-	}
-	for _, vs := range ev.MultiValueHeaders.values {
-		for _, v := range vs {
-			k.take(v)
-		}
-	}
 	status, body := h.serve(ctx, request{
-		requestID: ev.RequestContext.RequestID, clientID: ev.PathParameters.clientID, ccid: ev.PathParameters.ccid, key: k,
+		requestID: ev.RequestContext.RequestID, clientID: ev.PathParameters.clientID, ccid: ev.PathParameters.ccid,
+		key: keyIn(ev.Headers.values, ev.MultiValueHeaders.values),
 	})
 	return appendResponse(make([]byte, 0, len(body)+len(body)/8+200), status, body), nil
 }

@@ -81,7 +81,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest)
 		requestID: req.RequestContext.RequestID,
 		clientID:  req.PathParameters["client_id"],
 		ccid:      req.PathParameters["ccid"],
-		key:       apiKey(req),
+		key:       keyIn(req.Headers, req.MultiValueHeaders),
 	})
 	return response(status, body), nil
 }
@@ -108,7 +108,7 @@ func (h *Handler) serve(ctx context.Context, r request) (status int, body string
 	defer func() {
 		if p := recover(); p != nil {
 			cause = errors.New("panic at " + panicSite())
-			status, body = statusOf(cause), errorBodyOf(statusOf(cause), requestID)
+			status, body = failure(cause, requestID)
 		}
 		h.logRequest(ctx, requestID, r.clientID, r.ccid, keyHash, status, time.Since(start), cold, cause)
 	}()
@@ -116,12 +116,12 @@ func (h *Handler) serve(ctx context.Context, r request) (status int, body string
 	var c customer.Customer
 	keyHash, c, cause = h.load(ctx, r)
 	if cause != nil {
-		return statusOf(cause), errorBodyOf(statusOf(cause), requestID)
+		return failure(cause, requestID)
 	}
 	enc, err := encodeCustomer(c)
 	if err != nil {
 		cause = err
-		return statusOf(cause), errorBodyOf(statusOf(cause), requestID)
+		return failure(cause, requestID)
 	}
 	return 200, enc
 }
@@ -192,15 +192,16 @@ func (k keyValues) key() (string, bool) {
 	return k.value, true
 }
 
-// apiKey gathers the key header's values of a decoded event.
-func apiKey(req events.APIGatewayProxyRequest) keyValues {
+// keyIn gathers the values of the key header, under any letter case, from
+// an event's headers and multiValueHeaders.
+func keyIn(headers map[string]string, multi map[string][]string) keyValues {
 	var k keyValues
-	for name, v := range req.Headers {
+	for name, v := range headers {
 		if strings.EqualFold(name, APIKeyHeader) {
 			k.take(v)
 		}
 	}
-	for name, vs := range req.MultiValueHeaders {
+	for name, vs := range multi {
 		if strings.EqualFold(name, APIKeyHeader) {
 			for _, v := range vs {
 				k.take(v)

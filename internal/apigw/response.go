@@ -75,7 +75,9 @@ func ErrorBody(message, requestID string) string {
 	return string(b)
 }
 
-// errorBodyOf is the error body of a status.
-func errorBodyOf(status int, requestID string) string {
-	return ErrorBody(messageOf(status), requestID)
+// failure is the status and error body a request that ended with err
+// answers.
+func failure(err error, requestID string) (int, string) {
+	status := statusOf(err)
+	return status, ErrorBody(messageOf(status), requestID)
 }
