@@ -139,11 +139,7 @@ func (a *Admin) Unchanged(ctx context.Context, clientID string, cs []customer.Cu
 // getItems reads clientID's items of ccids (all attributes, or only those
 // projection names), 100 keys a request, and returns them by ccid.
 func (a *Admin) getItems(ctx context.Context, clientID string, ccids []string, projection string, st *ReadStats, o BatchOptions) (map[string]map[string]types.AttributeValue, error) {
-	pks := make([]string, len(ccids))
-	for i, id := range ccids {
-		pks[i] = CustomerKey(clientID, id)
-	}
-	items, err := a.batchGet(ctx, a.customers, pks, projection, false, st, o)
+	items, err := a.batchGet(ctx, a.customers, attrPK, customerKeys(clientID, ccids), projection, false, st, o)
 	if err != nil {
 		return nil, err
 	}
@@ -161,15 +157,24 @@ func (a *Admin) getItems(ctx context.Context, clientID string, ccids []string, p
 	return out, nil
 }
 
-// batchGet reads the items of table whose pk is one of pks (all
-// attributes, or only those projection names), 100 keys a request,
-// unprocessed keys retried, and returns them by pk.
-func (a *Admin) batchGet(ctx context.Context, table string, pks []string, projection string, consistent bool, st *ReadStats, o BatchOptions) (map[string]map[string]types.AttributeValue, error) {
-	out := make(map[string]map[string]types.AttributeValue, len(pks))
-	for chunk := range slices.Chunk(pks, 100) {
+// customerKeys are the pks of clientID's customers ccids.
+func customerKeys(clientID string, ccids []string) []string {
+	pks := make([]string, len(ccids))
+	for i, id := range ccids {
+		pks[i] = CustomerKey(clientID, id)
+	}
+	return pks
+}
+
+// batchGet reads the items of table whose string key keyAttr is one of
+// keys (all attributes, or only those projection names), 100 keys a
+// request, unprocessed keys retried, and returns them by key.
+func (a *Admin) batchGet(ctx context.Context, table, keyAttr string, keys []string, projection string, consistent bool, st *ReadStats, o BatchOptions) (map[string]map[string]types.AttributeValue, error) {
+	out := make(map[string]map[string]types.AttributeValue, len(keys))
+	for chunk := range slices.Chunk(keys, 100) {
 		keys := make([]map[string]types.AttributeValue, len(chunk))
-		for i, pk := range chunk {
-			keys[i] = map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: pk}}
+		for i, k := range chunk {
+			keys[i] = map[string]types.AttributeValue{keyAttr: &types.AttributeValueMemberS{Value: k}}
 		}
 		ka := types.KeysAndAttributes{Keys: keys, ConsistentRead: aws.Bool(consistent)}
 		if projection != "" {
@@ -194,11 +199,11 @@ func (a *Admin) batchGet(ctx context.Context, table string, pks []string, projec
 				st.add(nil)
 			}
 			for _, item := range res.Responses[table] {
-				pk, _ := item[attrPK].(*types.AttributeValueMemberS)
-				if pk == nil {
+				k, _ := item[keyAttr].(*types.AttributeValueMemberS)
+				if k == nil {
 					return nil, errors.New("batch get: an item without its keys")
 				}
-				out[pk.Value] = item
+				out[k.Value] = item
 				st.Items++
 			}
 			pending = res.UnprocessedKeys

@@ -91,7 +91,7 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 			seen[pk] = true
 		}
 		slices.Sort(pks)
-		live, err := a.batchGet(ctx, a.customers, pks, "", true, &ReadStats{}, o.Batch)
+		live, err := a.batchGet(ctx, a.customers, attrPK, pks, "", true, &ReadStats{}, o.Batch)
 		if err != nil {
 			return err
 		}
@@ -160,11 +160,7 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 func (a *Admin) sourceItems(ctx context.Context, src Source, clientID string, o BatchOptions, fn func(map[string]map[string]types.AttributeValue) error) error {
 	if clientID != "" && src.HasIndex {
 		return a.clientCCIDs(ctx, clientID, &ReadStats{}, func(ccids []string) error {
-			pks := make([]string, len(ccids))
-			for i, id := range ccids {
-				pks[i] = CustomerKey(clientID, id)
-			}
-			items, err := a.batchGet(ctx, a.customers, pks, "", true, &ReadStats{}, o)
+			items, err := a.batchGet(ctx, a.customers, attrPK, customerKeys(clientID, ccids), "", true, &ReadStats{}, o)
 			if err != nil {
 				return err
 			}
@@ -189,11 +185,7 @@ func (a *Admin) sourceItems(ctx context.Context, src Source, clientID string, o 
 func (a *Admin) liveKeys(ctx context.Context, clientID string, fn func(pks []string) error) error {
 	if clientID != "" {
 		return a.clientCCIDs(ctx, clientID, &ReadStats{}, func(ccids []string) error {
-			pks := make([]string, len(ccids))
-			for i, id := range ccids {
-				pks[i] = CustomerKey(clientID, id)
-			}
-			return fn(pks)
+			return fn(customerKeys(clientID, ccids))
 		})
 	}
 	return a.scan(ctx, "", attrPK, func(items []map[string]types.AttributeValue) error {
@@ -250,36 +242,25 @@ type KeysResult struct {
 // made since the backup stays in force. It fails on DynamoDB's errors.
 func (a *Admin) RestoreKeys(ctx context.Context, from *Admin, clientID string, dryRun bool) (KeysResult, error) {
 	var res KeysResult
-	in := &dynamodb.ScanInput{TableName: aws.String(from.keys), ConsistentRead: aws.Bool(true)}
-	if clientID != "" {
-		in.FilterExpression = aws.String("#c = :c")
-		in.ExpressionAttributeNames = map[string]string{"#c": attrClientID}
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: clientID}}
-	}
-	p := dynamodb.NewScanPaginator(from.db, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return res, storageError("Scan", from.keys, err)
+	err := from.scanKeys(ctx, clientID, true, func(items []map[string]types.AttributeValue) error {
+		hashes := make([]string, len(items))
+		for i, item := range items {
+			h, ok := item[attrKeyHash].(*types.AttributeValueMemberS)
+			if !ok {
+				return fmt.Errorf("%w: an item of %s has no string key_hash", ErrNotRestorable, from.keys)
+			}
+			hashes[i] = h.Value
 		}
-		for _, item := range page.Items {
-			if _, ok := item[attrKeyHash].(*types.AttributeValueMemberS); !ok {
-				return res, fmt.Errorf("%w: an item of %s has no string key_hash", ErrNotRestorable, from.keys)
+		if dryRun {
+			present, err := a.batchGet(ctx, a.keys, attrKeyHash, hashes, attrKeyHash, true, &ReadStats{}, BatchOptions{}.withDefaults())
+			if err != nil {
+				return err
 			}
-			if dryRun {
-				out, err := a.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-					a.keys: {Keys: []map[string]types.AttributeValue{{attrKeyHash: item[attrKeyHash]}}, ProjectionExpression: aws.String(attrKeyHash), ConsistentRead: aws.Bool(true)},
-				}})
-				if err != nil {
-					return res, storageError("BatchGetItem", a.keys, err)
-				}
-				if len(out.Responses[a.keys]) > 0 {
-					res.Kept++
-				} else {
-					res.Restored++
-				}
-				continue
-			}
+			res.Kept += len(present)
+			res.Restored += len(hashes) - len(present)
+			return nil
+		}
+		for _, item := range items {
 			_, err := a.db.PutItem(ctx, &dynamodb.PutItemInput{
 				TableName:                aws.String(a.keys),
 				Item:                     item,
@@ -291,11 +272,16 @@ func (a *Admin) RestoreKeys(ctx context.Context, from *Admin, clientID string, d
 			case errors.As(err, &exists):
 				res.Kept++
 			case err != nil:
-				return res, storageError("PutItem", a.keys, err)
+				return storageError("PutItem", a.keys, err)
 			default:
 				res.Restored++
 			}
 		}
+		return nil
+	})
+	var scan *scanError
+	if errors.As(err, &scan) {
+		return res, storageError("Scan", from.keys, scan.err)
 	}
-	return res, nil
+	return res, err
 }

@@ -117,28 +117,49 @@ func (a *Admin) SetKeyExpiry(ctx context.Context, r apikey.Record, at time.Time)
 
 // APIKeys returns the stored keys, of one client when clientID is not empty.
 func (a *Admin) APIKeys(ctx context.Context, clientID string) ([]apikey.Record, error) {
-	in := &dynamodb.ScanInput{TableName: aws.String(a.keys)}
+	var out []apikey.Record
+	err := a.scanKeys(ctx, clientID, false, func(items []map[string]types.AttributeValue) error {
+		for _, item := range items {
+			r, err := decodeKey(item)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	var scan *scanError
+	if errors.As(err, &scan) {
+		return nil, fmt.Errorf("list keys: %w", scan.err)
+	}
+	return out, err
+}
+
+// scanError is a Scan of the keys table that failed, for its caller to name.
+type scanError struct{ err error }
+
+func (e *scanError) Error() string { return e.err.Error() }
+
+// scanKeys reads the keys table, of one client when clientID is not empty,
+// a page at a time, consistently or not; a failed Scan is a *scanError.
+func (a *Admin) scanKeys(ctx context.Context, clientID string, consistent bool, fn func([]map[string]types.AttributeValue) error) error {
+	in := &dynamodb.ScanInput{TableName: aws.String(a.keys), ConsistentRead: aws.Bool(consistent)}
 	if clientID != "" {
 		in.FilterExpression = aws.String("#c = :c")
 		in.ExpressionAttributeNames = map[string]string{"#c": attrClientID}
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: clientID}}
 	}
-	var out []apikey.Record
 	p := dynamodb.NewScanPaginator(a.db, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list keys: %w", err)
+			return &scanError{err}
 		}
-		for _, item := range page.Items {
-			r, err := decodeKey(item)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, r)
+		if err := fn(page.Items); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // PutCustomer stores c for clientID, replacing any customer with its CCID.
