@@ -88,24 +88,28 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 		who = "every client"
 	}
 
-	plan, err := live.RestoreCustomers(ctx, from, source, *client, dynamo.RestoreOptions{DryRun: true})
-	if err != nil {
-		return err
-	}
 	var keys dynamo.KeysResult
-	if *fromKeys != "" {
-		if keys, err = live.RestoreKeys(ctx, from, *client, true); err != nil {
+	// The plan: for a dry run, and to hold a large change until --yes
+	// (with --yes given, the restore itself is the only read).
+	if *dryRun || !*yes {
+		plan, err := live.RestoreCustomers(ctx, from, source, *client, dynamo.RestoreOptions{DryRun: true})
+		if err != nil {
 			return err
 		}
-	}
-	if *dryRun {
-		fmt.Fprintf(sio.err, "dry run: %s from %s: would put back %d, replace %d, erase %d, leave %d unchanged%s; nothing written\n",
-			who, *fromTable, plan.Restored, plan.Replaced, plan.Erased, plan.Unchanged, keysLine(*fromKeys, keys, "would put back"))
-		return nil
-	}
-	if plan.Changes() > confirmAbove && !*yes {
-		return fmt.Errorf("%w: this replaces %d and erases %d live customers of %s (and puts back %d); check with --dry-run, then run again with --yes",
-			errUsage, plan.Replaced, plan.Erased, who, plan.Restored)
+		if *dryRun {
+			if *fromKeys != "" {
+				if keys, err = live.RestoreKeys(ctx, from, *client, true); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(sio.err, "dry run: %s from %s: would put back %d, replace %d, erase %d, leave %d unchanged%s; nothing written\n",
+				who, *fromTable, plan.Restored, plan.Replaced, plan.Erased, plan.Unchanged, keysLine(*fromKeys, keys, "would put back"))
+			return nil
+		}
+		if plan.Changes() > confirmAbove {
+			return fmt.Errorf("%w: this replaces %d and erases %d live customers of %s (and puts back %d); check with --dry-run, then run again with --yes",
+				errUsage, plan.Replaced, plan.Erased, who, plan.Restored)
+		}
 	}
 	start := time.Now()
 	audit := newAuditLog(sio.err, env.Operator(ctx, s), "")
