@@ -34,8 +34,8 @@ deps: node_modules/.installed
 bin/cdmctl: FORCE
 	$(GO) build -o $@ ./cmd/cdmctl
 
-bin/aws-lambda-rie: go.mod go.sum
-	$(GO) build -o $@ github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+bin/aws-lambda-rie: tools/aws-lambda-rie/go.mod tools/aws-lambda-rie/go.sum
+	$(GO) build -modfile=tools/aws-lambda-rie/go.mod -o $@ github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 
 # The function as Lambda runs it, for this machine's architecture.
 bin/bootstrap: FORCE
@@ -45,6 +45,7 @@ run: deps bin/cdmctl
 	./scripts/run-local.sh
 
 test: deps lint vuln hipaa
+	@echo "go test: every package against a local DynamoDB each test starts (about 90 s warm; builds the race-enabled tests first)"
 	$(GO) test -race -count=1 -timeout 8m ./...
 
 invoke: deps bin/cdmctl bin/bootstrap bin/aws-lambda-rie
@@ -93,13 +94,15 @@ fuzz:
 
 lint: deps
 	@out=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@echo "go vet, then staticcheck (the first run builds it and the packages: about a minute)"
 	$(GO) vet ./...
-	$(GO) tool staticcheck ./...
-	$(GO) tool gosec -quiet -fmt text ./...
+	$(GO) tool -modfile=tools/staticcheck/go.mod staticcheck ./...
+	@echo "gosec: the source's security checks (the first run builds gosec: up to two minutes)"
+	$(GO) tool -modfile=tools/gosec/go.mod gosec -quiet -fmt text ./...
 	$(GO) tool -modfile=tools/actionlint/go.mod actionlint
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --format stylish openapi.yaml
 	@if command -v cfn-lint >/dev/null 2>&1; then \
-		echo "cfn-lint --include-checks I -- template.yaml template.managed-instances.yaml"; \
+		echo "cfn-lint --include-checks I -- template.yaml template.managed-instances.yaml (about 30 s)"; \
 		cfn-lint --include-checks I -- template.yaml template.managed-instances.yaml; \
 	elif [ "$$CI" = true ]; then \
 		echo "cfn-lint is not installed (pip install cfn-lint): CI requires it" >&2; exit 1; \
@@ -108,16 +111,18 @@ lint: deps
 	fi
 
 # Known vulnerabilities in what we build and ship, from the Go vulnerability
-# database pinned in go.mod (golang.org/x/vulndb), built offline into .cache/.
+# database pinned in tools/govulncheck/go.mod (golang.org/x/vulndb), built
+# offline into .cache/.
 # VULNDB=https://vuln.go.dev uses the public database instead.
 VULNDB ?=
 vuln: build
 	@set -e; db="$(VULNDB)"; \
 	if [ -z "$$db" ]; then dir=$$(./scripts/vulndb.sh); db=file://$$dir; fi; \
+	echo "govulncheck: known vulnerabilities in the source and the arm64 bootstrap (the first run builds govulncheck: about a minute)"; \
 	echo "govulncheck -db $$db ./..."; \
-	$(GO) tool govulncheck -db "$$db" ./...; \
+	$(GO) tool -modfile=tools/govulncheck/go.mod govulncheck -db "$$db" ./...; \
 	echo "govulncheck -db $$db -mode binary .aws-sam/build/GetCustomerFunction/bootstrap"; \
-	$(GO) tool govulncheck -db "$$db" -mode binary .aws-sam/build/GetCustomerFunction/bootstrap
+	$(GO) tool -modfile=tools/govulncheck/go.mod govulncheck -db "$$db" -mode binary .aws-sam/build/GetCustomerFunction/bootstrap
 
 # Trivy's CloudFormation checks over both templates and their SAM
 # translations, offline with the checks built into the pinned binary
@@ -144,6 +149,7 @@ secscan:
 # cfn-lint's, so it needs cfn-lint like make lint.
 hipaa: deps
 	@if python3 -c 'import cfnlint' 2>/dev/null; then \
+		echo "make hipaa: cfn-guard's HIPAA Security rules over each stack's SAM translation (about 30 s)"; \
 		python3 scripts/hipaa.py; \
 	elif [ "$$CI" = true ]; then \
 		echo "cfn-lint is not installed (pip install cfn-lint): CI requires it" >&2; exit 1; \

@@ -11,6 +11,10 @@
 # and the DynamoDB listens on that address; on Docker Desktop the name
 # reaches the host's loopback, where it listens. SAM_DYNAMODB_HOST overrides
 # the listening address; it is never every interface unless you say so.
+#
+# SAM_CLI names the SAM CLI to run (default: sam on PATH) and
+# CONTAINER_RUNTIME the container runtime (default: the first of docker and
+# finch on PATH whose engine answers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
@@ -24,17 +28,28 @@ invoke)
 *) echo "usage: sam-local.sh api | invoke EVENT" >&2; exit 2 ;;
 esac
 
+if [ "$mode" = api ]; then
+	api_port=${SAM_API_PORT:-3001}
+	. scripts/listen-address.sh
+	check_listen_address "127.0.0.1:$api_port" "SAM_API_PORT=%s make sam-api" port
+fi
+
 # What is missing, said plainly.
-if ! command -v sam >/dev/null 2>&1; then
-	echo "The AWS SAM CLI is not installed (no 'sam' on PATH): see https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html, or use make run / make invoke, which need no Docker." >&2
+sam_cli=${SAM_CLI:-sam}
+if ! command -v "$sam_cli" >/dev/null 2>&1; then
+	echo "The AWS SAM CLI is not installed (no '$sam_cli' on PATH): see https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html, or use make run / make invoke, which need no Docker." >&2
 	exit 1
 fi
 runtime=
-for r in docker finch; do
+for r in ${CONTAINER_RUNTIME:-docker finch}; do
 	if command -v "$r" >/dev/null 2>&1 && "$r" info >/dev/null 2>&1; then runtime=$r; break; fi
 done
 if [ -z "$runtime" ]; then
-	if command -v docker >/dev/null 2>&1 || command -v finch >/dev/null 2>&1; then
+	installed=
+	for r in ${CONTAINER_RUNTIME:-docker finch}; do
+		command -v "$r" >/dev/null 2>&1 && installed=$r
+	done
+	if [ -n "$installed" ]; then
 		echo "No container runtime is running ('docker info' and 'finch info' failed): start Docker (Docker Desktop, or: sudo systemctl start docker) or Finch (finch vm start)." >&2
 	else
 		echo "No container runtime is installed: the SAM CLI runs the function in Docker or Finch; install one, or use make run / make invoke, which need no Docker." >&2
@@ -58,7 +73,7 @@ export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${AWS_REGI
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
 echo "sam build" >&2
-sam build >&2
+"$sam_cli" build >&2
 
 DYNALITE_HOST=$host
 . scripts/local-dynamodb.sh >&2
@@ -79,13 +94,13 @@ stop_new_containers() {
 		fi
 	done
 }
-trap 'stop_new_containers; cleanup' EXIT
+trap 'stop_new_containers || true; cleanup' EXIT
 
 if [ "$mode" = invoke ]; then
 	# Under emulation the container may not answer the first time ("No
 	# response from invoke container"): try again, twice at most.
 	for attempt in 1 2 3; do
-		out=$(sam local invoke GetCustomerFunction -e "$event" --env-vars "$envfile" \
+		out=$("$sam_cli" local invoke GetCustomerFunction -e "$event" --env-vars "$envfile" \
 			--add-host host.docker.internal:host-gateway 2>"$workdir/sam.err") || true
 		if [ -n "$out" ]; then break; fi
 		if ! grep -q 'No response from invoke container' "$workdir/sam.err"; then break; fi
@@ -104,7 +119,6 @@ if [ "$mode" = invoke ]; then
 	exit 0
 fi
 
-api_port=${SAM_API_PORT:-3001}
 cat >&2 <<MSG
 
 Local DynamoDB at $DYNAMODB_ENDPOINT (containers: http://host.docker.internal:$port);
@@ -118,5 +132,5 @@ MSG
 # In the foreground, so that Ctrl-C reaches the SAM CLI, which then stops
 # its containers (a background job would ignore it); this script stops the
 # DynamoDB, and any container left, after it.
-sam local start-api --host 127.0.0.1 --port "$api_port" --warm-containers EAGER \
+"$sam_cli" local start-api --host 127.0.0.1 --port "$api_port" --warm-containers EAGER \
 	--add-host host.docker.internal:host-gateway --env-vars "$envfile"

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/devkit/lambdarun"
 	"github.com/cdm/customer-api/internal/devkit/testenv"
 )
 
@@ -413,13 +414,15 @@ func TestInvoke(t *testing.T) {
 	bootstrap, rie := filepath.Join(dir, "bootstrap"), filepath.Join(dir, "aws-lambda-rie")
 	for _, args := range [][]string{
 		{"build", "-tags", "lambda.norpc", "-o", bootstrap, "../../functions/get-customer"},
-		{"build", "-o", rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
 	} {
 		cmd := exec.Command("go", args...)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("go %v: %v\n%s", args, err, out)
 		}
+	}
+	if err := lambdarun.BuildEmulator(rie); err != nil {
+		t.Fatal(err)
 	}
 	out, stderr, err := cdmctl(t, "", "invoke", "--event", "../../events/get-customer-404.json", "--bootstrap", bootstrap, "--emulator", rie)
 	if err != nil {

@@ -28,13 +28,15 @@ func buildTools(t *testing.T) (bootstrap, rie string) {
 	bootstrap, rie = filepath.Join(dir, "bootstrap"), filepath.Join(dir, "aws-lambda-rie")
 	for _, args := range [][]string{
 		{"build", "-tags", "lambda.norpc", "-trimpath", "-o", bootstrap, "."},
-		{"build", "-o", rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
 	} {
 		cmd := exec.Command("go", args...)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
+	}
+	if err := lambdarun.BuildEmulator(rie); err != nil {
+		t.Fatal(err)
 	}
 	return bootstrap, rie
 }

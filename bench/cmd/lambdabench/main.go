@@ -175,7 +175,7 @@ func run() error {
 			return err
 		}
 	}
-	if err := goCmd("build", "-o", su.rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"); err != nil {
+	if err := lambdarun.BuildEmulator(su.rie); err != nil {
 		return err
 	}
 	su.fnEnv = lambdarun.Environ(os.Environ(), "DYNAMODB_ENDPOINT="+srv.Endpoint, "CUSTOMERS_TABLE="+su.settings.CustomersTable, "API_KEYS_TABLE="+su.settings.APIKeysTable)

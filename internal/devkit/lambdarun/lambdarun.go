@@ -261,3 +261,27 @@ func name(kv string) string {
 	}
 	return kv
 }
+
+// EmulatorPackage is the emulator's main package, pinned in EmulatorModFile.
+const EmulatorPackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
+
+// EmulatorModFile returns the module file, relative to the repository's
+// root, that pins the emulator apart from the product's go.mod.
+const EmulatorModFile = "tools/aws-lambda-rie/go.mod"
+
+// BuildEmulator builds the pinned emulator for this machine into out; it
+// fails with go build's output when the build does.
+func BuildEmulator(out string) error {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return fmt.Errorf("go env GOMOD: %w", err)
+	}
+	root := strings.TrimSuffix(strings.TrimSpace(string(gomod)), "go.mod")
+	cmd := exec.Command("go", "build", "-modfile="+root+EmulatorModFile, "-o", out, EmulatorPackage) // #nosec G204 -- the go command with fixed arguments
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", EmulatorPackage, err, b)
+	}
+	return nil
+}

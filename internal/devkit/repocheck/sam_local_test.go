@@ -1,7 +1,6 @@
 package repocheck
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -10,17 +9,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cdm/customer-api/internal/devkit/lambdarun"
 )
 
 // standInSAM is a `sam` that records each command line (one file a call)
 // and the --env-vars file it is given, then answers as the SAM CLI would:
 // build succeeds; local invoke prints $SAM_CANNED; local start-api serves
-// $SAM_CANNED on --host:--port until it is interrupted.
+// $SAM_CANNED on --host:--port until it is interrupted (with node, which
+// the local DynamoDB needs anyway).
 const standInSAM = `#!/usr/bin/env bash
 n=$(ls "$SAM_RECORD" | wc -l)
 printf '%s\n' "$@" > "$SAM_RECORD/call-$n"
@@ -35,14 +36,13 @@ case "$1 $2" in
 "build "*) exit 0 ;;
 "local invoke") cat "$SAM_CANNED"; echo; exit 0 ;;
 "local start-api")
-	exec python3 -c '
-import http.server, sys
-body = open(sys.argv[3], "rb").read()
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200); self.send_header("Content-Type", "application/json"); self.end_headers(); self.wfile.write(body)
-    def log_message(self, *a): pass
-http.server.HTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()
+	exec node -e '
+const [host, port, canned] = process.argv.slice(1)
+const body = require("fs").readFileSync(canned)
+const server = require("http").createServer((req, res) => { res.setHeader("Content-Type", "application/json"); res.end(body) })
+server.listen(Number(port), host)
+process.on("SIGINT", () => process.exit(0))
+process.on("SIGTERM", () => process.exit(0))
 ' "$host" "$port" "$SAM_CANNED" ;;
 esac
 echo "stand-in sam: unexpected command $*" >&2
@@ -60,8 +60,11 @@ esac
 exit 1
 `
 
-// samEnv returns an environment whose PATH starts with a folder holding the
-// given stand-ins, and the folder where the stand-in sam records its calls.
+// samEnv returns this process's environment, PATH unchanged, with the
+// targets pointed at the given stand-ins by SAM_CLI and CONTAINER_RUNTIME
+// (a stand-in not given is a path where nothing is installed), and the
+// folder where the stand-in sam records its calls. Whatever sam, docker,
+// finch or python3 the machine has on its PATH is never run.
 func samEnv(t *testing.T, canned string, tools map[string]string) ([]string, string) {
 	t.Helper()
 	bin, record := t.TempDir(), t.TempDir()
@@ -74,41 +77,9 @@ func samEnv(t *testing.T, canned string, tools map[string]string) ([]string, str
 	if err := os.WriteFile(cannedFile, []byte(canned), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// PATH holds the stand-ins and the tools the targets use, but no real
-	// sam, docker or finch the machine may have beside them: a tool that
-	// shares a folder with one is linked into the stand-ins' folder.
-	path := []string{bin}
-	for _, tool := range []string{"bash", "sh", "make", "env", "sed", "grep", "cat", "mktemp", "rm", "sort", "comm", "uname", "tail",
-		"ls", "wc", "cp", "mv", "seq", "sleep", "dirname", "mkdir", "touch", "tr", "cut", "head", "python3", "node", "npm", "npx", "go"} {
-		p, err := exec.LookPath(tool)
-		if err != nil {
-			continue
-		}
-		dir := filepath.Dir(p)
-		shadowed := false
-		for _, real := range []string{"sam", "docker", "finch"} {
-			if _, err := os.Stat(filepath.Join(dir, real)); err == nil {
-				shadowed = true
-			}
-		}
-		switch {
-		case shadowed:
-			if _, err := os.Stat(filepath.Join(bin, tool)); err != nil {
-				if err := os.Symlink(p, filepath.Join(bin, tool)); err != nil {
-					t.Fatal(err)
-				}
-			}
-		case !slices.Contains(path, dir):
-			path = append(path, dir)
-		}
-	}
-	env := []string{"PATH=" + strings.Join(path, ":"), "HOME=" + os.Getenv("HOME"), "SAM_RECORD=" + record, "SAM_CANNED=" + cannedFile}
-	for _, k := range []string{"GOTOOLCHAIN", "GOPATH", "GOMODCACHE", "GOCACHE", "GOFLAGS", "GOPROXY", "npm_config_cache", "TMPDIR"} {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
-		}
-	}
-	return env, record
+	env := lambdarun.Unset(os.Environ(), "SAM_CLI", "CONTAINER_RUNTIME", "SAM_API_PORT", "SAM_DYNAMODB_HOST", "MAKEFLAGS", "MAKELEVEL")
+	return append(env, "SAM_CLI="+filepath.Join(bin, "sam"), "CONTAINER_RUNTIME="+filepath.Join(bin, "docker"),
+		"SAM_RECORD="+record, "SAM_CANNED="+cannedFile), record
 }
 
 // calls returns the stand-in sam's recorded command lines, in order.
@@ -179,15 +150,15 @@ func TestSAMInvokePlumbing(t *testing.T) {
 		{``, false},
 	} {
 		env, record := samEnv(t, c.canned, map[string]string{"sam": standInSAM, "docker": standInDocker})
-		cmd := exec.Command("make", "-s", "sam-invoke", "EVENT=events/get-customer-200.json")
-		cmd.Env = env
-		out, err := cmd.Output()
+		g := startGroup(t, env, "make", "-s", "sam-invoke", "EVENT=events/get-customer-200.json")
+		err, out := g.wait(t, 2*time.Minute)
 		if (err == nil) != c.ok {
-			t.Errorf("canned %q: make sam-invoke exit %v, want success %v\n%s", c.canned, err, c.ok, stderrOf(err))
+			t.Errorf("canned %q: make sam-invoke exit %v, want success %v\n%s", c.canned, err, c.ok, out)
 		}
-		if c.canned != "" && !strings.Contains(string(out), c.canned) {
-			t.Errorf("canned %q: stdout %q lacks the response", c.canned, out)
+		if c.canned != "" && !strings.Contains(out, c.canned) {
+			t.Errorf("canned %q: output %q lacks the response", c.canned, out)
 		}
+		g.noneLeft(t)
 		cs := calls(t, record)
 		if len(cs) < 2 || cs[0][0] != "build" {
 			t.Fatalf("sam calls %v: want build, then local invoke", cs)
@@ -219,12 +190,12 @@ func TestSAMLocalSaysWhatIsMissing(t *testing.T) {
 	} {
 		for _, target := range [][]string{{"sam-api"}, {"sam-invoke", "EVENT=events/get-customer-404.json"}} {
 			env, record := samEnv(t, "", c.tools)
-			cmd := exec.Command("make", append([]string{"-s"}, target...)...)
-			cmd.Env = env
-			out, err := cmd.CombinedOutput()
-			if err == nil || !strings.Contains(string(out), c.says) {
+			g := startGroup(t, env, "make", append([]string{"-s"}, target...)...)
+			err, out := g.wait(t, 2*time.Minute)
+			if err == nil || !strings.Contains(out, c.says) {
 				t.Errorf("%v with %v: %v, want a failure saying %q\n%s", target, keys(c.tools), err, c.says, out)
 			}
+			g.noneLeft(t)
 			if cs := calls(t, record); len(cs) > 0 {
 				t.Errorf("%v ran sam %v though something was missing", target, cs)
 			}
@@ -246,48 +217,8 @@ func TestSAMAPIPlumbing(t *testing.T) {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	cmd := exec.Command("make", "-s", "sam-api")
-	cmd.Env = append(env, fmt.Sprintf("SAM_API_PORT=%d", port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		done <- cmd.Wait()
-	}()
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-	var curl string
-	var seen []string
-	deadline := time.After(60 * time.Second)
-	for curl == "" {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("make sam-api ended before printing a curl line: %v\n%s", <-done, strings.Join(seen, "\n"))
-			}
-			seen = append(seen, line)
-			if strings.HasPrefix(strings.TrimSpace(line), "curl ") {
-				curl = strings.TrimSpace(line)
-			}
-		case <-deadline:
-			t.Fatalf("no curl line within 60 s:\n%s", strings.Join(seen, "\n"))
-		}
-	}
-	go func() {
-		for range lines {
-		}
-	}()
+	g := startGroup(t, append(env, fmt.Sprintf("SAM_API_PORT=%d", port)), "make", "-s", "sam-api")
+	curl := g.waitLine(t, "curl ", 90*time.Second)
 	if want := fmt.Sprintf("http://127.0.0.1:%d/cdm/client/demo-clinic/customer/BAK-11984-007", port); !strings.Contains(curl, want) || !strings.Contains(curl, "xx-relay-api-key: ") {
 		t.Errorf("curl line %q, want one with the key header and %s", curl, want)
 	}
@@ -314,14 +245,11 @@ func TestSAMAPIPlumbing(t *testing.T) {
 		t.Error(p)
 	}
 	// Ctrl-C: the terminal interrupts the whole foreground group.
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+	if err := syscall.Kill(-g.cmd.Process.Pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("make sam-api still running 30 s after Ctrl-C")
-	}
+	g.wait(t, 30*time.Second)
+	g.noneLeft(t)
 	if _, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port)); err == nil {
 		t.Error("the API still answers after Ctrl-C")
 	}
@@ -366,4 +294,90 @@ func keys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// machineTool is a sam, docker or finch as a developer's machine has it:
+// it notes that it ran and fails as Docker does with its daemon stopped.
+const machineTool = `#!/bin/sh
+echo "$0 $*" >> "$MACHINE_TOOLS_RAN"
+echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' >&2
+exit 1
+`
+
+// TestSAMLocalIgnoresMachineTools: the sam-local tests behave on a
+// developer's machine as on a bare one. Their PATH starts with a folder
+// that holds a sam, a docker and a finch beside the other tools (as
+// /usr/bin does with Docker's packages), and python3 there is a shim that
+// runs a helper from elsewhere on the PATH (as pyenv's does). The tests
+// must pass and none of those three may run.
+func TestSAMLocalIgnoresMachineTools(t *testing.T) {
+	machine, helpers := t.TempDir(), t.TempDir()
+	ran := filepath.Join(t.TempDir(), "ran")
+	for _, name := range []string{"sam", "docker", "finch"} {
+		if err := os.WriteFile(filepath.Join(machine, name), []byte(machineTool), 0o700); err != nil { // #nosec G306 -- an executable stand-in in the test's own folder
+			t.Fatal(err)
+		}
+	}
+	for _, tool := range []string{"bash", "sh", "env", "make", "sed", "grep", "cat", "ls", "wc", "cp", "mv", "rm", "mkdir",
+		"mktemp", "sort", "comm", "uname", "tail", "head", "tr", "cut", "seq", "sleep", "dirname", "touch", "tee", "timeout",
+		"node", "npm", "npx", "go", "curl", "git"} {
+		if p, err := exec.LookPath(tool); err == nil {
+			if err := os.Symlink(p, filepath.Join(machine, tool)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	realPython, pythonErr := exec.LookPath("python3")
+	shim := "#!/usr/bin/env bash\nexec python-exec python3 \"$@\"\n"
+	helper := "#!/usr/bin/env bash\nshift\nexec \"$(cat \"$(dirname \"$0\")/real-python3\")\" \"$@\"\n"
+	for name, text := range map[string]string{filepath.Join(machine, "python3"): shim, filepath.Join(helpers, "python-exec"): helper,
+		filepath.Join(helpers, "real-python3"): realPython} {
+		if err := os.WriteFile(name, []byte(text), 0o700); err != nil { // #nosec G306 -- executables in the test's own folders
+			t.Fatal(err)
+		}
+	}
+	path := machine + string(os.PathListSeparator) + os.Getenv("PATH") + string(os.PathListSeparator) + helpers
+	env := append(lambdarun.Unset(os.Environ(), "PATH"), "PATH="+path, "MACHINE_TOOLS_RAN="+ran)
+	if pythonErr == nil {
+		// The shim works there, as a developer's does.
+		cmd := exec.Command("python3", "-c", "print(6*7)")
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "42" {
+			t.Fatalf("python3 through the shim: %v %q", err, out)
+		}
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^(TestSAMInvokePlumbing|TestSAMLocalSaysWhatIsMissing|TestSAMAPIPlumbing)$", "-test.count=1", "-test.v") // #nosec G204 -- this test binary
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Errorf("the sam-local tests on a machine with sam, docker and finch beside the other tools: %v\n%s", err, out)
+	}
+	for _, name := range []string{"TestSAMInvokePlumbing", "TestSAMLocalSaysWhatIsMissing", "TestSAMAPIPlumbing"} {
+		if !strings.Contains(string(out), "--- PASS: "+name) {
+			t.Errorf("%s did not pass there:\n%s", name, out)
+		}
+	}
+	if b, err := os.ReadFile(ran); err == nil {
+		t.Errorf("the machine's own tools ran:\n%s", b)
+	}
+}
+
+// TestSAMAPIPortInUse: make sam-api with its port taken says so and the
+// port to use before it builds or starts anything.
+func TestSAMAPIPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	env, record := samEnv(t, "", map[string]string{"sam": standInSAM, "docker": standInDocker})
+	g := startGroup(t, append(env, fmt.Sprintf("SAM_API_PORT=%d", l.Addr().(*net.TCPAddr).Port)), "make", "-s", "sam-api")
+	err, out := g.wait(t, 2*time.Minute)
+	if err == nil || !strings.Contains(out, "already in use") || !strings.Contains(out, "SAM_API_PORT=") || strings.Contains(out, "curl ") {
+		t.Errorf("make sam-api on a port in use: %v\n%s", err, out)
+	}
+	if cs := calls(t, record); len(cs) > 0 {
+		t.Errorf("sam ran %v though the port was taken", cs)
+	}
+	g.noneLeft(t)
 }
