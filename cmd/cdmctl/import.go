@@ -126,10 +126,16 @@ func reportUnstored(sio stdio, name string, entries []customer.Entry, err error)
 
 // storageReason is DynamoDB's error code and message, which name limits,
 // not stored values; anything else as it is.
+// storageReason says why DynamoDB refused a write: its error code, never
+// its message, which can repeat the request and so the records in it.
 func storageReason(err error) string {
+	var se *dynamo.StorageError
+	if errors.As(err, &se) {
+		return se.Code + " (dynamodb " + se.Op + " " + se.Table + ")"
+	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
-		return api.ErrorCode() + ": " + api.ErrorMessage()
+		return api.ErrorCode()
 	}
 	return err.Error()
 }

@@ -139,7 +139,7 @@ func (a *Admin) writeBatch(ctx context.Context, batch []types.WriteRequest, o Ba
 		out, err := a.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
 		if err != nil {
 			if !retryable(err) || attempt == o.MaxAttempts {
-				return fmt.Errorf("batch write: %w", err)
+				return storageError("BatchWriteItem", a.customers, err)
 			}
 			if err := backoff(ctx, o, attempt); err != nil {
 				return err
@@ -151,7 +151,7 @@ func (a *Admin) writeBatch(ctx context.Context, batch []types.WriteRequest, o Ba
 			return nil
 		}
 		if attempt == o.MaxAttempts {
-			return fmt.Errorf("batch write: %d items still unprocessed after %d attempts", len(pending[a.customers]), attempt)
+			return fmt.Errorf("dynamodb BatchWriteItem %s: %d items still unprocessed after %d attempts", a.customers, len(pending[a.customers]), attempt)
 		}
 		if err := backoff(ctx, o, attempt); err != nil {
 			return err

@@ -35,7 +35,7 @@ func CheckSource(ctx context.Context, db TableAdmin, d TableDef, table string) (
 	case errors.As(err, &missing):
 		return Source{}, fmt.Errorf("%w: table %s does not exist here (check its name, region and endpoint)", ErrNotRestorable, table)
 	case err != nil:
-		return Source{}, fmt.Errorf("describe table %s: %w", table, err)
+		return Source{}, storageError("DescribeTable", table, err)
 	}
 	if s := out.Table.TableStatus; s != types.TableStatusActive {
 		return Source{}, fmt.Errorf("%w: table %s is %s; wait until it is ACTIVE (a restore into it may still be running)", ErrNotRestorable, table, s)

@@ -110,13 +110,13 @@ func EnsureTable(ctx context.Context, db TableAdmin, d TableDef) (CreateResult, 
 		if _, err := db.CreateTable(ctx, d.CreateTableInput()); err != nil {
 			var inUse *types.ResourceInUseException
 			if !errors.As(err, &inUse) {
-				return res, fmt.Errorf("create table %s: %w", d.Name, err)
+				return res, storageError("CreateTable", d.Name, err)
 			}
 		} else {
 			res.Created = true
 		}
 	case err != nil:
-		return res, fmt.Errorf("describe table %s: %w", d.Name, err)
+		return res, storageError("DescribeTable", d.Name, err)
 	default:
 		if err := d.matches(out.Table); err != nil {
 			return res, err
@@ -132,7 +132,7 @@ func EnsureTable(ctx context.Context, db TableAdmin, d TableDef) (CreateResult, 
 		o.MaxDelay = time.Second
 	})
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(d.Name)}, 2*time.Minute); err != nil {
-		return res, fmt.Errorf("wait for table %s: %w", d.Name, err)
+		return res, storageError("DescribeTable", d.Name, err)
 	}
 	if d.Index != nil {
 		if err := waitIndexActive(ctx, db, d.Name, d.Index.Name); err != nil {
@@ -146,7 +146,7 @@ func EnsureTable(ctx context.Context, db TableAdmin, d TableDef) (CreateResult, 
 		})
 		if err != nil {
 			if !ttlUnsupported(err) && !ttlAlreadyOn(err) {
-				return res, fmt.Errorf("enable TTL on %s: %w", d.Name, err)
+				return res, storageError("UpdateTimeToLive", d.Name, err)
 			}
 			res.TTLUnsupported = ttlUnsupported(err)
 		}
@@ -176,7 +176,7 @@ func waitIndexActive(ctx context.Context, db TableAdmin, table, index string) er
 	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
 		out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 		if err != nil {
-			return fmt.Errorf("describe table %s: %w", table, err)
+			return storageError("DescribeTable", table, err)
 		}
 		if !hasIndex(out.Table, index) {
 			return fmt.Errorf("table %s has no index %s", table, index)

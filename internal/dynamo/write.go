@@ -53,7 +53,7 @@ func (a *Admin) PutAPIKey(ctx context.Context, r apikey.Record) error {
 		return apikey.ErrExists
 	}
 	if err != nil {
-		return fmt.Errorf("store key: %w", err)
+		return storageError("PutItem", a.keys, err)
 	}
 	return nil
 }
@@ -74,7 +74,7 @@ func (a *Admin) RevokeAPIKey(ctx context.Context, hash string) error {
 		return apikey.ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("revoke key: %w", err)
+		return storageError("UpdateItem", a.keys, err)
 	}
 	return nil
 }
@@ -110,7 +110,7 @@ func (a *Admin) SetKeyExpiry(ctx context.Context, r apikey.Record, at time.Time)
 		return ErrExpiryChanged
 	}
 	if err != nil {
-		return fmt.Errorf("set key expiry: %w", err)
+		return storageError("UpdateItem", a.keys, err)
 	}
 	return nil
 }
@@ -130,7 +130,7 @@ func (a *Admin) APIKeys(ctx context.Context, clientID string) ([]apikey.Record, 
 	})
 	var scan *scanError
 	if errors.As(err, &scan) {
-		return nil, fmt.Errorf("list keys: %w", scan.err)
+		return nil, storageError("Scan", a.keys, scan.err)
 	}
 	return out, err
 }
@@ -169,7 +169,7 @@ func (a *Admin) PutCustomer(ctx context.Context, clientID string, c customer.Cus
 		return err
 	}
 	if _, err := a.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(a.customers), Item: item}); err != nil {
-		return fmt.Errorf("store customer: %w", err)
+		return storageError("PutItem", a.customers, err)
 	}
 	return nil
 }

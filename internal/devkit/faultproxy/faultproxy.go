@@ -4,11 +4,14 @@
 package faultproxy
 
 import (
+	"encoding/json"
+	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +30,9 @@ const (
 	Throttling                       // 400 ThrottlingException
 	InternalServerError              // 500 InternalServerError
 	ServiceUnavailable               // 503 ServiceUnavailable
+	// EchoingValidation is a 400 ValidationException whose message repeats
+	// the request's body, as DynamoDB's messages can quote what was sent.
+	EchoingValidation
 )
 
 // Config says which requests get which fault.
@@ -84,6 +90,11 @@ func Start(target string) (*Proxy, error) {
 		op = op[strings.LastIndex(op, ".")+1:]
 		if cfg, ok := p.match(op, string(body)); ok {
 			p.faulted.Add(1)
+			if cfg.Fault == EchoingValidation {
+				msg, _ := json.Marshal("One or more parameter values were invalid: " + string(body))
+				writeError(w, 400, `{"__type":"com.amazon.coral.validate#ValidationException","message":`+string(msg)+`}`)
+				return
+			}
 			if p.inject(w, r, cfg) {
 				return
 			}
@@ -126,9 +137,15 @@ func (p *Proxy) inject(w http.ResponseWriter, r *http.Request, cfg Config) bool 
 }
 
 func awsError(w http.ResponseWriter, status int, typ, msg string) {
+	writeError(w, status, `{"__type":"`+typ+`","message":"`+msg+`"}`)
+}
+
+// writeError answers with body and its CRC32, which DynamoDB's SDK checks.
+func writeError(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(body))), 10))
 	w.WriteHeader(status)
-	_, _ = io.WriteString(w, `{"__type":"`+typ+`","message":"`+msg+`"}`)
+	_, _ = io.WriteString(w, body)
 }
 
 // Set changes the fault for the requests that follow.

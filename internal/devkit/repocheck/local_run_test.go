@@ -85,7 +85,7 @@ func (g *group) waitLine(t *testing.T, prefix string, timeout time.Duration) str
 }
 
 // wait waits for the command to end and returns its error and all it printed.
-func (g *group) wait(t *testing.T, timeout time.Duration) (error, string) {
+func (g *group) wait(t *testing.T, timeout time.Duration) (string, error) {
 	t.Helper()
 	var err error
 	select {
@@ -96,7 +96,7 @@ func (g *group) wait(t *testing.T, timeout time.Duration) (error, string) {
 	for l := range g.lines {
 		g.seen = append(g.seen, l)
 	}
-	return err, strings.Join(g.seen, "\n")
+	return strings.Join(g.seen, "\n"), err
 }
 
 // noneLeft fails the test when any process of the group is still alive
@@ -195,7 +195,7 @@ func TestMakeRunStopsEverything(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err, out := g.wait(t, 30*time.Second); err == nil {
+			if out, err := g.wait(t, 30*time.Second); err == nil {
 				t.Errorf("make run exited 0 after %s:\n%s", stop, out)
 			}
 			g.noneLeft(t)
@@ -255,7 +255,7 @@ func TestMakeRunFailsCleanly(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			g := startGroup(t, c.env, "make", "-s", "run")
-			err, out := g.wait(t, 90*time.Second)
+			out, err := g.wait(t, 90*time.Second)
 			if err == nil {
 				t.Errorf("make run exited 0:\n%s", out)
 			}
@@ -280,7 +280,7 @@ func TestMakeInvokeStopsEverything(t *testing.T) {
 		ok    bool
 	}{{"events/get-customer-404.json", true}, {"events/no-such-event.json", false}} {
 		g := startGroup(t, runEnv(freeAddr(t)), "make", "-s", "invoke", "EVENT="+c.event)
-		err, out := g.wait(t, 3*time.Minute)
+		out, err := g.wait(t, 3*time.Minute)
 		if (err == nil) != c.ok {
 			t.Errorf("make invoke EVENT=%s: %v, want success %v\n%s", c.event, err, c.ok, out)
 		}

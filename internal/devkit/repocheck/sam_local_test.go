@@ -151,7 +151,7 @@ func TestSAMInvokePlumbing(t *testing.T) {
 	} {
 		env, record := samEnv(t, c.canned, map[string]string{"sam": standInSAM, "docker": standInDocker})
 		g := startGroup(t, env, "make", "-s", "sam-invoke", "EVENT=events/get-customer-200.json")
-		err, out := g.wait(t, 2*time.Minute)
+		out, err := g.wait(t, 2*time.Minute)
 		if (err == nil) != c.ok {
 			t.Errorf("canned %q: make sam-invoke exit %v, want success %v\n%s", c.canned, err, c.ok, out)
 		}
@@ -191,7 +191,7 @@ func TestSAMLocalSaysWhatIsMissing(t *testing.T) {
 		for _, target := range [][]string{{"sam-api"}, {"sam-invoke", "EVENT=events/get-customer-404.json"}} {
 			env, record := samEnv(t, "", c.tools)
 			g := startGroup(t, env, "make", append([]string{"-s"}, target...)...)
-			err, out := g.wait(t, 2*time.Minute)
+			out, err := g.wait(t, 2*time.Minute)
 			if err == nil || !strings.Contains(out, c.says) {
 				t.Errorf("%v with %v: %v, want a failure saying %q\n%s", target, keys(c.tools), err, c.says, out)
 			}
@@ -281,13 +281,6 @@ func noLeftovers(t *testing.T, envVars string) {
 	}
 }
 
-func stderrOf(err error) string {
-	if ee, ok := err.(*exec.ExitError); ok {
-		return string(ee.Stderr)
-	}
-	return ""
-}
-
 func keys(m map[string]string) []string {
 	var out []string
 	for k := range m {
@@ -372,7 +365,7 @@ func TestSAMAPIPortInUse(t *testing.T) {
 	defer l.Close()
 	env, record := samEnv(t, "", map[string]string{"sam": standInSAM, "docker": standInDocker})
 	g := startGroup(t, append(env, fmt.Sprintf("SAM_API_PORT=%d", l.Addr().(*net.TCPAddr).Port)), "make", "-s", "sam-api")
-	err, out := g.wait(t, 2*time.Minute)
+	out, err := g.wait(t, 2*time.Minute)
 	if err == nil || !strings.Contains(out, "already in use") || !strings.Contains(out, "SAM_API_PORT=") || strings.Contains(out, "curl ") {
 		t.Errorf("make sam-api on a port in use: %v\n%s", err, out)
 	}
