@@ -68,7 +68,9 @@ func TestErrorsCarryNoPatientData(t *testing.T) {
 		func() []string {
 			return []string{"restore", "--from-table", src.Customers, "--keys-from-table", src.Keys, "--client", "leakco", "--yes"}
 		},
-		func() []string { return []string{"restore", "--from-table", src.Customers, "--all-clients", "--dry-run"} },
+		func() []string {
+			return []string{"restore", "--from-table", src.Customers, "--all-clients", "--dry-run"}
+		},
 		func() []string { return []string{"keys", "create", "--client", "leakco"} },
 		func() []string { return []string{"keys", "list", "--client", "leakco"} },
 		func() []string { return []string{"keys", "revoke", "--hash", hash} },
