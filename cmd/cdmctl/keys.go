@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -25,9 +27,14 @@ func keysCreate(ctx context.Context, sio stdio, args []string) error {
 	client := fs.String("client", "", "client `ID` the key may read")
 	label := fs.String("label", "", "free `text` saying whose key it is")
 	expires := fs.Duration("expires", 0, "lifetime such as 720h; 0: never expires")
-	given := fs.String("key", "", "register this key `value` instead of generating one")
+	given := fs.String("key", "", "register this key `value` instead of generating one; - reads it from standard input")
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	if *given == "-" {
+		if *given, err = readKey(sio); err != nil {
+			return err
+		}
 	}
 	if err := checkClient(*client); err != nil {
 		return err
@@ -51,11 +58,33 @@ func keysCreate(ctx context.Context, sio stdio, args []string) error {
 		rec.ExpiresAt = now.Add(*expires)
 	}
 	if err := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable).PutAPIKey(ctx, rec); err != nil {
+		if errors.Is(err, apikey.ErrExists) {
+			return fmt.Errorf("key %s is already registered in %s (a revoked or retired key stays registered and cannot be reused)", apikey.HashPrefix(rec.Hash), s.APIKeysTable)
+		}
 		return err
 	}
-	fmt.Fprintf(sio.err, "key %s for client %s created%s; it is shown once, store it now\n", apikey.HashPrefix(rec.Hash), rec.ClientID, expiry(rec))
+	auditKey(sio, keyEvent{Operator: env.Operator(ctx, s), Action: "create", ClientID: rec.ClientID, Key: apikey.HashPrefix(rec.Hash), ExpiresAt: rfc3339OrNever(rec.ExpiresAt)})
+	if *given != "" {
+		// The operator has the key already: it is not printed again.
+		fmt.Fprintf(sio.err, "key %s for client %s registered%s\n", apikey.HashPrefix(rec.Hash), rec.ClientID, expiry(rec))
+		return nil
+	}
+	fmt.Fprintf(sio.err, "key %s for client %s created%s; it is printed once, on standard output: store it now\n", apikey.HashPrefix(rec.Hash), rec.ClientID, expiry(rec))
 	fmt.Fprintln(sio.out, raw)
 	return nil
+}
+
+// readKey reads one key from standard input: its first line, without
+// surrounding white space; it fails on an empty one.
+func readKey(sio stdio) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(sio.in, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	if line = strings.TrimSpace(line); line == "" {
+		return "", fmt.Errorf("%w: no key on standard input", errUsage)
+	}
+	return line, nil
 }
 
 func expiry(r apikey.Record) string {
@@ -76,16 +105,20 @@ func keysRevoke(ctx context.Context, sio stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	admin, k, err := storedKey(ctx, s, raw, *prefix)
+	admin, k, err := storedKey(ctx, sio, s, raw, *prefix)
 	if err != nil {
 		return err
 	}
-	if err := admin.RevokeAPIKey(ctx, k.Hash); err != nil {
-		if errors.Is(err, apikey.ErrNotFound) {
-			return errors.New("no such key")
-		}
-		return err
+	switch err := admin.RevokeAPIKey(ctx, k.Hash); {
+	case errors.Is(err, dynamo.ErrAlreadyRevoked):
+		fmt.Fprintf(sio.err, "key %s of client %s was revoked already; nothing changed\n", apikey.HashPrefix(k.Hash), k.ClientID)
+		return nil
+	case errors.Is(err, apikey.ErrNotFound):
+		return fmt.Errorf("key %s is no longer in %s", apikey.HashPrefix(k.Hash), s.APIKeysTable)
+	case err != nil:
+		return fmt.Errorf("key %s: %w", apikey.HashPrefix(k.Hash), err)
 	}
+	auditKey(sio, keyEvent{Operator: env.Operator(ctx, s), Action: "revoke", ClientID: k.ClientID, Key: apikey.HashPrefix(k.Hash)})
 	fmt.Fprintf(sio.err, "key %s revoked; callers that hold it are refused within the key cache TTL (%v)\n", apikey.HashPrefix(k.Hash), s.KeyCacheTTL)
 	return nil
 }
@@ -107,54 +140,67 @@ func keyArg(args []string, prefix, cmd string) (string, error) {
 			return "", fmt.Errorf("%w: --hash needs at least 4 hex digits", errUsage)
 		}
 		if len(args) == 1 {
-			return args[0], nil
+			return args[0], nil // "-": read by storedKey
 		}
 		return "", nil
 	}
 	return "", fmt.Errorf("%w: %s takes a KEY or --hash PREFIX", errUsage, cmd)
 }
 
-// storedKey connects to the keys table and finds the key a command names.
-func storedKey(ctx context.Context, s env.Settings, raw, prefix string) (*dynamo.Admin, apikey.Record, error) {
+// storedKey connects to the keys table and finds the key a command names:
+// by its value (raw; "-" reads it from standard input) or by hash prefix.
+func storedKey(ctx context.Context, sio stdio, s env.Settings, raw, prefix string) (*dynamo.Admin, apikey.Record, error) {
+	if raw == "-" {
+		var err error
+		if raw, err = readKey(sio); err != nil {
+			return nil, apikey.Record{}, err
+		}
+	}
 	db, err := env.DynamoDB(ctx, s)
 	if err != nil {
 		return nil, apikey.Record{}, err
 	}
 	admin := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable)
-	k, err := findKey(ctx, admin, raw, prefix)
+	k, err := findKey(ctx, admin, s.APIKeysTable, raw, prefix)
 	return admin, k, err
 }
 
-// findKey returns the stored key whose value is raw or, when raw is empty,
-// whose hash starts with prefix. It fails when none does, or several do.
-func findKey(ctx context.Context, admin *dynamo.Admin, raw, prefix string) (apikey.Record, error) {
+// findKey returns the stored key whose value is raw (one read by its hash)
+// or, when raw is empty, whose hash starts with prefix. It fails when none
+// does, or several do; its errors name the prefix and the table, never raw.
+func findKey(ctx context.Context, admin *dynamo.Admin, table, raw, prefix string) (apikey.Record, error) {
+	if raw != "" {
+		k, err := admin.APIKey(ctx, apikey.Hash(raw))
+		if errors.Is(err, apikey.ErrNotFound) {
+			return k, fmt.Errorf("no key %s (the hash of the key given) in %s", apikey.HashPrefix(apikey.Hash(raw)), table)
+		}
+		return k, err
+	}
 	keys, err := admin.APIKeys(ctx, "")
 	if err != nil {
 		return apikey.Record{}, err
 	}
 	var matches []apikey.Record
 	for _, k := range keys {
-		if raw != "" && k.Hash == apikey.Hash(raw) || raw == "" && strings.HasPrefix(k.Hash, strings.ToLower(prefix)) {
+		if strings.HasPrefix(k.Hash, strings.ToLower(prefix)) {
 			matches = append(matches, k)
 		}
 	}
-	switch {
-	case len(matches) == 1:
+	switch len(matches) {
+	case 1:
 		return matches[0], nil
-	case len(matches) == 0 && raw != "":
-		return apikey.Record{}, errors.New("no such key")
-	case len(matches) == 0:
-		return apikey.Record{}, fmt.Errorf("no key has a hash starting %s", prefix)
+	case 0:
+		return apikey.Record{}, fmt.Errorf("no key in %s has a hash starting %s", table, prefix)
 	}
-	return apikey.Record{}, fmt.Errorf("%d keys have a hash starting %s; give more digits", len(matches), prefix)
+	return apikey.Record{}, fmt.Errorf("%d keys in %s have a hash starting %s; give more digits", len(matches), table, prefix)
 }
 
 // usable refuses a key that can no longer read anything: revoked or expired.
 func usable(k apikey.Record, now time.Time) error {
-	switch {
-	case k.Status != apikey.StatusActive:
+	switch k.State(now) {
+	case apikey.StateRevoked:
 		return fmt.Errorf("key %s is %s", apikey.HashPrefix(k.Hash), k.Status)
-	case !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt):
+	case apikey.StateExpired:
 		return fmt.Errorf("key %s expired at %s", apikey.HashPrefix(k.Hash), k.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	return nil
@@ -169,8 +215,8 @@ type keyEvent struct {
 	ClientID   string `json:"client_id"`
 	Key        string `json:"key_hash_prefix"`
 	NewKey     string `json:"new_key_hash_prefix,omitempty"`
-	ExpiresAt  string `json:"expires_at"`
-	WasExpires string `json:"was_expires_at"`
+	ExpiresAt  string `json:"expires_at,omitempty"`
+	WasExpires string `json:"was_expires_at,omitempty"`
 }
 
 func auditKey(sio stdio, e keyEvent) {
@@ -196,6 +242,7 @@ func keysRotate(ctx context.Context, sio stdio, args []string) error {
 	overlap := fs.Duration("overlap", 24*time.Hour, "how long the old key keeps working")
 	expires := fs.Duration("expires", 0, "the new key's lifetime such as 720h; 0: never expires")
 	label := fs.String("label", "", "free `text` saying whose the new key is")
+	undo := fs.Bool("undo", false, "take back a rotation whose new key was never stored (as a failed rotation says)")
 	raw, err := parseKeyArg(fs, args, prefix)
 	if err != nil {
 		return err
@@ -209,9 +256,18 @@ func keysRotate(ctx context.Context, sio stdio, args []string) error {
 	if *expires > 0 && *expires <= *overlap {
 		return fmt.Errorf("%w: --expires %v ends the new key before the old one's overlap (%v) does", errUsage, *expires, *overlap)
 	}
-	admin, old, err := storedKey(ctx, s, raw, *prefix)
+	admin, old, err := storedKey(ctx, sio, s, raw, *prefix)
 	if err != nil {
 		return err
+	}
+	if *undo {
+		if err := admin.UndoRotation(ctx, old.Hash); err != nil {
+			return err
+		}
+		auditKey(sio, keyEvent{Operator: env.Operator(ctx, s), Action: "rotate-undo", ClientID: old.ClientID, Key: apikey.HashPrefix(old.Hash),
+			NewKey: apikey.HashPrefix(old.RotatedTo), WasExpires: rfc3339OrNever(old.ExpiresAt)})
+		fmt.Fprintf(sio.err, "rotation of key %s to %s (never stored) undone; %s can be rotated again\n", apikey.HashPrefix(old.Hash), apikey.HashPrefix(old.RotatedTo), apikey.HashPrefix(old.Hash))
+		return nil
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	if old.ClientID != *client {
@@ -219,6 +275,10 @@ func keysRotate(ctx context.Context, sio stdio, args []string) error {
 	}
 	if err := usable(old, now); err != nil {
 		return fmt.Errorf("%w: rotate a working key, or create a new one with keys create", err)
+	}
+	if old.RotatedTo != "" {
+		return fmt.Errorf("key %s was rotated already, to key %s, and works until %s; rotate %s instead", apikey.HashPrefix(old.Hash),
+			apikey.HashPrefix(old.RotatedTo), rfc3339OrNever(old.ExpiresAt), apikey.HashPrefix(old.RotatedTo))
 	}
 	if *label == "" {
 		*label = old.Label
@@ -228,23 +288,16 @@ func keysRotate(ctx context.Context, sio stdio, args []string) error {
 	if *expires > 0 {
 		rec.ExpiresAt = now.Add(*expires)
 	}
-	if err := admin.PutAPIKey(ctx, rec); err != nil {
-		return err
-	}
-	// The old key ends after the overlap, never later than it already would.
-	end := now.Add(*overlap)
-	if !old.ExpiresAt.IsZero() && old.ExpiresAt.Before(end) {
-		end = old.ExpiresAt
-	}
-	if !end.Equal(old.ExpiresAt) {
-		if err := admin.SetKeyExpiry(ctx, old, end); err != nil {
-			return fmt.Errorf("new key %s created, but the old key's expiry was not set (%w); set it with: cdmctl keys expire --hash %s --at %s",
-				apikey.HashPrefix(rec.Hash), err, apikey.HashPrefix(old.Hash), end.Format(time.RFC3339))
+	end := apikey.RotationEnd(old, now, *overlap)
+	if err := admin.RotateAPIKey(ctx, old, rec, end); err != nil {
+		if errors.Is(err, dynamo.ErrKeyChanged) {
+			return fmt.Errorf("key %s in %s: %w; nothing was created or changed: see it with cdmctl keys list --client %s", apikey.HashPrefix(old.Hash), s.APIKeysTable, err, *client)
 		}
+		return err
 	}
 	auditKey(sio, keyEvent{Operator: env.Operator(ctx, s), Action: "rotate", ClientID: *client, Key: apikey.HashPrefix(old.Hash),
 		NewKey: apikey.HashPrefix(rec.Hash), ExpiresAt: end.Format(time.RFC3339), WasExpires: rfc3339OrNever(old.ExpiresAt)})
-	fmt.Fprintf(sio.err, "key %s for client %s created%s; it is shown once, store it now. Old key %s works until %s\n",
+	fmt.Fprintf(sio.err, "key %s for client %s created%s; it is printed once, on standard output: store it now. Old key %s works until %s\n",
 		apikey.HashPrefix(rec.Hash), *client, expiry(rec), apikey.HashPrefix(old.Hash), end.Format(time.RFC3339))
 	if *overlap < s.KeyCacheTTL {
 		fmt.Fprintf(sio.err, "the overlap is shorter than the key cache TTL (%v): a warm function may accept the old key until %s\n",
@@ -289,7 +342,7 @@ func keysExpire(ctx context.Context, sio stdio, args []string) error {
 		}
 		when = t.UTC().Truncate(time.Second)
 	}
-	admin, k, err := storedKey(ctx, s, raw, *prefix)
+	admin, k, err := storedKey(ctx, sio, s, raw, *prefix)
 	if err != nil {
 		return err
 	}

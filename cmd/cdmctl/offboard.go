@@ -58,9 +58,14 @@ func offboard(ctx context.Context, sio stdio, args []string) error {
 			already++
 			continue
 		}
-		if err := admin.RevokeAPIKey(ctx, k.Hash); err != nil {
-			return fmt.Errorf("offboard 2/3 revoke keys: key %s: %w (%d revoked so far; run again)", apikey.HashPrefix(k.Hash), err, revoked)
+		switch err := admin.RevokeAPIKey(ctx, k.Hash); {
+		case errors.Is(err, dynamo.ErrAlreadyRevoked):
+			already++
+			continue
+		case err != nil:
+			return fmt.Errorf("offboard 2/3 revoke keys: key %s in %s: %w (%d revoked so far; run the same offboard again)", apikey.HashPrefix(k.Hash), s.APIKeysTable, err, revoked)
 		}
+		auditKey(sio, keyEvent{Operator: env.Operator(ctx, s), Action: "revoke", ClientID: k.ClientID, Key: apikey.HashPrefix(k.Hash)})
 		revoked++
 	}
 	fmt.Fprintf(sio.err, "offboard 2/3 revoke keys: revoked %d, %d were revoked already; callers are refused within the key cache TTL (%v)\n", revoked, already, s.KeyCacheTTL)

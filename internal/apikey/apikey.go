@@ -36,14 +36,45 @@ type Record struct {
 	Label     string
 	CreatedAt time.Time
 	ExpiresAt time.Time // zero: never expires
+	// RotatedTo is the hash of the key this one was rotated to; a key is
+	// rotated once.
+	RotatedTo string
+}
+
+// State is what a key can do at a moment.
+type State string
+
+// The states of a key.
+const (
+	StateWorking State = "active"  // reads its client's records
+	StateRevoked State = "revoked" // revoked: refused
+	StateExpired State = "expired" // past its expiry: refused
+)
+
+// State says whether r works at now, or why it does not.
+func (r Record) State(now time.Time) State {
+	switch {
+	case r.Status != StatusActive:
+		return StateRevoked
+	case !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt):
+		return StateExpired
+	}
+	return StateWorking
+}
+
+// RotationEnd returns when a key rotated at now with overlap stops
+// working: after the overlap, never later than it already would.
+func RotationEnd(r Record, now time.Time, overlap time.Duration) time.Time {
+	end := now.Add(overlap)
+	if !r.ExpiresAt.IsZero() && r.ExpiresAt.Before(end) {
+		return r.ExpiresAt
+	}
+	return end
 }
 
 // Allows reports whether r lets a caller read clientID's records at now.
 func (r Record) Allows(clientID string, now time.Time) bool {
-	if r.Status != StatusActive || r.ClientID != clientID {
-		return false
-	}
-	return r.ExpiresAt.IsZero() || now.Before(r.ExpiresAt)
+	return r.ClientID == clientID && r.State(now) == StateWorking
 }
 
 // Bounds of a key: cdmctl registers keys of MinKeyBytes or more; no key

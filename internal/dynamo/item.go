@@ -45,6 +45,8 @@ const (
 	attrLabel     = "label"
 	attrCreatedAt = "created_at"
 	attrExpiresAt = "expires_at"
+	attrRotatedTo = "rotated_to"
+	attrWasExpiry = "rotated_from_expires_at"
 )
 
 // CorruptItemError is a stored item that does not have the documented shape.
@@ -386,6 +388,7 @@ func decodeKey(item map[string]types.AttributeValue) (apikey.Record, error) {
 		{attrClientID, &r.ClientID},
 		{attrStatus, &r.Status},
 		{attrLabel, &r.Label},
+		{attrRotatedTo, &r.RotatedTo},
 	}
 	for _, f := range strs {
 		v, err := optionalString(item, f.name)

@@ -18,6 +18,7 @@ import (
 // AdminAPI is the part of the DynamoDB client that operators' work uses:
 // writing, listing and erasing items.
 type AdminAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
@@ -58,20 +59,28 @@ func (a *Admin) PutAPIKey(ctx context.Context, r apikey.Record) error {
 	return nil
 }
 
-// RevokeAPIKey marks the key with hash revoked. It returns apikey.ErrNotFound
-// when no key has that hash.
+// ErrAlreadyRevoked means a key to revoke was revoked already.
+var ErrAlreadyRevoked = errors.New("the key is revoked already")
+
+// RevokeAPIKey marks the key with hash revoked; the item stays, so that no
+// restore of an older backup brings the key back. It returns
+// apikey.ErrNotFound when no key has that hash and ErrAlreadyRevoked when
+// it was revoked already (nothing changed).
 func (a *Admin) RevokeAPIKey(ctx context.Context, hash string) error {
 	_, err := a.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(a.keys),
 		Key:                       map[string]types.AttributeValue{attrKeyHash: &types.AttributeValueMemberS{Value: hash}},
 		UpdateExpression:          aws.String("SET #s = :revoked"),
-		ConditionExpression:       aws.String("attribute_exists(#h)"),
+		ConditionExpression:       aws.String("attribute_exists(#h) AND #s <> :revoked"),
 		ExpressionAttributeNames:  map[string]string{"#s": attrStatus, "#h": attrKeyHash},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":revoked": &types.AttributeValueMemberS{Value: apikey.StatusRevoked}},
 	})
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
-		return apikey.ErrNotFound
+		if _, err := a.APIKey(ctx, hash); err != nil {
+			return err
+		}
+		return ErrAlreadyRevoked
 	}
 	if err != nil {
 		return storageError("UpdateItem", a.keys, err)
@@ -186,6 +195,9 @@ func keyItem(r apikey.Record) map[string]types.AttributeValue {
 	}
 	if !r.ExpiresAt.IsZero() {
 		item[attrExpiresAt] = &types.AttributeValueMemberN{Value: strconv.FormatInt(r.ExpiresAt.Unix(), 10)}
+	}
+	if r.RotatedTo != "" {
+		item[attrRotatedTo] = &types.AttributeValueMemberS{Value: r.RotatedTo}
 	}
 	return item
 }
