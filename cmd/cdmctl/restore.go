@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/cdm/customer-api/internal/dynamo"
@@ -27,6 +29,7 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 	all := fs.Bool("all-clients", false, "restore every client's customers")
 	dryRun := fs.Bool("dry-run", false, "count what would change; write nothing")
 	yes := fs.Bool("yes", false, fmt.Sprintf("replace or erase more than %d live customers", confirmAbove))
+	lostKeys := fs.Bool("keys-table-lost", false, "the live API keys table was lost and is empty: put back the backup's keys (docs/operating.md)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -88,28 +91,31 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 		who = "every client"
 	}
 
+	if *lostKeys && *fromKeys == "" {
+		return fmt.Errorf("%w: --keys-table-lost goes with --keys-from-table", errUsage)
+	}
 	var keys dynamo.KeysResult
-	// The plan: for a dry run, and to hold a large change until --yes
-	// (with --yes given, the restore itself is the only read).
-	if *dryRun || !*yes {
-		plan, err := live.RestoreCustomers(ctx, from, source, *client, dynamo.RestoreOptions{DryRun: true})
-		if err != nil {
+	// The plan, always: it reads every item to be copied first, so that an
+	// item the restore refuses stops it before anything is written, and it
+	// holds a large change until --yes.
+	plan, err := live.RestoreCustomers(ctx, from, source, *client, dynamo.RestoreOptions{DryRun: true})
+	if err != nil {
+		return err
+	}
+	if *fromKeys != "" {
+		if keys, err = live.RestoreKeys(ctx, from, *client, true, *lostKeys); err != nil {
 			return err
 		}
-		if *dryRun {
-			if *fromKeys != "" {
-				if keys, err = live.RestoreKeys(ctx, from, *client, true); err != nil {
-					return err
-				}
-			}
-			fmt.Fprintf(sio.err, "dry run: %s from %s: would put back %d, replace %d, erase %d, leave %d unchanged%s; nothing written\n",
-				who, *fromTable, plan.Restored, plan.Replaced, plan.Erased, plan.Unchanged, keysLine(*fromKeys, keys, "would put back"))
-			return nil
-		}
-		if plan.Changes() > confirmAbove {
-			return fmt.Errorf("%w: this replaces %d and erases %d live customers of %s (and puts back %d); check with --dry-run, then run again with --yes",
-				errUsage, plan.Replaced, plan.Erased, who, plan.Restored)
-		}
+	}
+	if *dryRun {
+		fmt.Fprintf(sio.err, "dry run: %s from %s: would put back %d, replace %d, erase %d, leave %d unchanged%s; nothing written\n",
+			who, *fromTable, plan.Restored, plan.Replaced, plan.Erased, plan.Unchanged, keysLine(*fromKeys, keys, "would put back"))
+		byClient(sio, plan, *all)
+		return nil
+	}
+	if plan.Changes() > confirmAbove && !*yes {
+		return fmt.Errorf("%w: this replaces %d and erases %d live customers of %s (and puts back %d); check with --dry-run, then run again with --yes",
+			errUsage, plan.Replaced, plan.Erased, who, plan.Restored)
 	}
 	start := time.Now()
 	audit := newAuditLog(sio.err, env.Operator(ctx, s), "")
@@ -119,18 +125,36 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 		return batchFailure(sio, err)
 	}
 	if *fromKeys != "" {
-		if keys, err = live.RestoreKeys(ctx, from, *client, false); err != nil {
+		if keys, err = live.RestoreKeys(ctx, from, *client, false, *lostKeys); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(sio.err, "restored %s from %s: put back %d, replaced %d, erased %d, unchanged %d%s, in %v\n",
 		who, *fromTable, res.Restored, res.Replaced, res.Erased, res.Unchanged, keysLine(*fromKeys, keys, "put back"), time.Since(start).Round(time.Millisecond))
+	byClient(sio, res, *all)
+	if *lostKeys {
+		fmt.Fprintf(sio.err, "keys put back as the backup held them: now retire again every key retired since the backup (docs/operating.md, a lost keys table)\n")
+	}
 	return nil
+}
+
+// byClient prints one line of counts per client, for a restore of all.
+func byClient(sio stdio, r dynamo.RestoreResult, all bool) {
+	if !all {
+		return
+	}
+	for _, c := range slices.Sorted(maps.Keys(r.ByClient)) {
+		n := r.ByClient[c]
+		fmt.Fprintf(sio.err, "  client %q: put back %d, replaced %d, erased %d, unchanged %d\n", c, n.Restored, n.Replaced, n.Erased, n.Unchanged)
+	}
 }
 
 func keysLine(table string, k dynamo.KeysResult, verb string) string {
 	if table == "" {
 		return ""
+	}
+	if k.Missing > 0 {
+		return fmt.Sprintf("; keys from %s: %d already here kept as they are, %d not here and not put back (a retired key's item stays, so these were never here or were removed by hand)", table, k.Kept, k.Missing)
 	}
 	return fmt.Sprintf("; keys from %s: %s %d, %d already here kept as they are", table, verb, k.Restored, k.Kept)
 }

@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -144,8 +143,9 @@ func TestRestoreOneClient(t *testing.T) {
 // TestRestoreAllClientsAcrossEndpoints: a stack deployed again elsewhere,
 // its tables empty, is filled from tables restored on another endpoint (a
 // region's DynamoDB): every client's customers attribute for attribute,
-// and the keys the live table lacks; a key revoked in the live table stays
-// revoked; the API then answers with a restored key.
+// and, the keys table being lost, the keys as the backup held them (only
+// with --keys-table-lost, only into an empty table); the API then answers
+// with a restored key.
 func TestRestoreAllClientsAcrossEndpoints(t *testing.T) {
 	old := testenv.NewTables(t) // the lost region's tables
 	for _, kv := range old.Env() {
@@ -170,20 +170,25 @@ func TestRestoreAllClientsAcrossEndpoints(t *testing.T) {
 	copyTable(t, old.DB, old.Customers, regionDB, customers)
 	copyTable(t, old.DB, old.Keys, regionDB, keys)
 
-	// The new stack: empty tables, and one key an operator revoked there.
+	// The new stack: empty tables.
 	fresh := useTables(t)
-	if err := fresh.Admin().PutAPIKey(context.Background(), apikey.Record{Hash: apikey.Hash(otherKey), ClientID: "other", Status: "revoked", CreatedAt: time.Now().UTC()}); err != nil {
-		t.Fatal(err)
+	if _, _, err := cdmctl(t, "", "restore", "--from-table", customers, "--keys-from-table", keys, "--from-endpoint", region.Endpoint, "--all-clients"); err == nil ||
+		!strings.Contains(err.Error(), "is empty: if it was lost") {
+		t.Errorf("keys into an empty table without --keys-table-lost: %v", err)
 	}
-
-	_, msg := mustRun(t, "restore", "--from-table", customers, "--keys-from-table", keys, "--from-endpoint", region.Endpoint, "--all-clients", "--dry-run")
-	if !strings.Contains(msg, "would put back 80, replace 0, erase 0, leave 0 unchanged; keys from "+keys+": would put back 1, 1 already here kept") {
+	if n := len(clientItems(t, fresh, "acme")); n != 0 {
+		t.Errorf("the refused restore wrote %d customers", n)
+	}
+	_, msg := mustRun(t, "restore", "--from-table", customers, "--keys-from-table", keys, "--from-endpoint", region.Endpoint, "--all-clients", "--keys-table-lost", "--dry-run")
+	if !strings.Contains(msg, "would put back 80, replace 0, erase 0, leave 0 unchanged; keys from "+keys+": would put back 2, 0 already here kept") {
 		t.Errorf("dry run said %q", msg)
 	}
-	_, msg = mustRun(t, "restore", "--from-table", customers, "--keys-from-table", keys, "--from-endpoint", region.Endpoint, "--all-clients")
-	if !strings.Contains(msg, "put back 80, replaced 0, erased 0, unchanged 0; keys from "+keys+": put back 1, 1 already here kept") {
+	_, msg = mustRun(t, "restore", "--from-table", customers, "--keys-from-table", keys, "--from-endpoint", region.Endpoint, "--all-clients", "--keys-table-lost")
+	if !strings.Contains(msg, "put back 80, replaced 0, erased 0, unchanged 0; keys from "+keys+": put back 2, 0 already here kept") ||
+		!strings.Contains(msg, "retire again every key retired since the backup") {
 		t.Errorf("restore said %q", msg)
 	}
+	mustRun(t, "keys", "revoke", "--hash", apikey.HashPrefix(apikey.Hash(otherKey)))
 	for _, c := range []string{"acme", "other"} {
 		sameItems(t, c, clientItems(t, fresh, c), clientItems(t, old, c))
 	}
@@ -199,9 +204,16 @@ func TestRestoreAllClientsAcrossEndpoints(t *testing.T) {
 	if status != 200 || body["first_name"] != "Zoë 3" {
 		t.Errorf("GET with the restored key: %d %v", status, body)
 	}
+	if _, _, err := cdmctl(t, "", "restore", "--from-table", customers, "--keys-from-table", keys, "--from-endpoint", region.Endpoint, "--all-clients", "--keys-table-lost"); err == nil ||
+		!strings.Contains(err.Error(), "holds keys, so it was not lost") {
+		t.Errorf("--keys-table-lost into a table with keys: %v", err)
+	}
 	_, msg = mustRun(t, "restore", "--from-table", customers, "--keys-from-table", keys, "--from-endpoint", region.Endpoint, "--all-clients")
-	if !strings.Contains(msg, "put back 0, replaced 0, erased 0, unchanged 80") {
+	if !strings.Contains(msg, "put back 0, replaced 0, erased 0, unchanged 80; keys from "+keys+": put back 0, 2 already here kept") {
 		t.Errorf("a second restore said %q", msg)
+	}
+	if r, err := fresh.Store().APIKey(context.Background(), apikey.Hash(otherKey)); err != nil || r.Status != "revoked" {
+		t.Errorf("the key revoked after the restore: %+v, %v; want it still revoked", r, err)
 	}
 }
 

@@ -318,8 +318,31 @@ func equalValues(a, b types.AttributeValue) bool {
 	case *types.AttributeValueMemberSS:
 		y, ok := b.(*types.AttributeValueMemberSS)
 		return ok && slices.Equal(slices.Sorted(slices.Values(x.Value)), slices.Sorted(slices.Values(y.Value)))
+	case *types.AttributeValueMemberNS:
+		y, ok := b.(*types.AttributeValueMemberNS)
+		return ok && sameSet(x.Value, y.Value, sameNumber)
+	case *types.AttributeValueMemberBS:
+		y, ok := b.(*types.AttributeValueMemberBS)
+		return ok && sameSet(x.Value, y.Value, func(p, q []byte) bool { return string(p) == string(q) })
 	}
 	return false
+}
+
+// sameSet compares two sets (DynamoDB keeps no order, nor duplicates) with
+// eq as their members' equality.
+func sameSet[T any](a, b []T, eq func(T, T) bool) bool {
+	contains := func(s []T, v T) bool { return slices.ContainsFunc(s, func(w T) bool { return eq(v, w) }) }
+	for _, v := range a {
+		if !contains(b, v) {
+			return false
+		}
+	}
+	for _, v := range b {
+		if !contains(a, v) {
+			return false
+		}
+	}
+	return true
 }
 
 func sameNumber(a, b string) bool {

@@ -47,16 +47,74 @@ func CheckSource(ctx context.Context, db TableAdmin, d TableDef, table string) (
 	return Source{Table: table, HasIndex: d.Index != nil && hasIndex(out.Table, d.Index.Name)}, nil
 }
 
-// RestoreResult counts what a restore changed or, in a dry run, would.
-type RestoreResult struct {
+// RestoreCounts counts what a restore changed or, in a dry run, would.
+type RestoreCounts struct {
 	Restored  int // in the source, missing from the live table: put back
 	Replaced  int // in both, different: the source's put back
 	Unchanged int // in both, equal
 	Erased    int // in the live table only (added since): erased
 }
 
+// RestoreResult is a restore's counts, in all and by client (the part of
+// each pk before its first #; "" for a pk without one).
+type RestoreResult struct {
+	RestoreCounts
+	ByClient map[string]*RestoreCounts
+}
+
+func (r *RestoreResult) client(pk string) *RestoreCounts {
+	c, _, _ := strings.Cut(pk, "#")
+	if r.ByClient == nil {
+		r.ByClient = map[string]*RestoreCounts{}
+	}
+	if r.ByClient[c] == nil {
+		r.ByClient[c] = &RestoreCounts{}
+	}
+	return r.ByClient[c]
+}
+
+// SourceItemError is an item of a restored table that a restore will not
+// copy because its keys disagree with each other; nothing is written when
+// one is found (a restore plans before it writes).
+type SourceItemError struct {
+	Table, PK, Reason string
+}
+
+func (e *SourceItemError) Error() string {
+	return fmt.Sprintf("%s: item pk %q: %s; nothing was written (correct or delete that item in %s, then run again)", e.Table, e.PK, e.Reason, e.Table)
+}
+
+// checkSourceItem refuses an item whose pk is not clientID's (when
+// clientID is not "") or disagrees with its client_id or ccid attribute.
+func checkSourceItem(table, pk string, item map[string]types.AttributeValue, clientID string) error {
+	c, ccid, hasSep := strings.Cut(pk, "#")
+	bad := func(reason string) error { return &SourceItemError{Table: table, PK: pk, Reason: reason} }
+	if clientID != "" && (!hasSep || c != clientID) {
+		return bad("read as client " + clientID + "'s, but its pk is not " + clientID + "#CCID")
+	}
+	switch v := item[attrClientID].(type) {
+	case nil:
+	case *types.AttributeValueMemberS:
+		if !hasSep || v.Value != c {
+			return bad("its client_id attribute is not the client in its pk")
+		}
+	default:
+		return bad("its client_id attribute is not a string")
+	}
+	switch v := item[attrCCID].(type) {
+	case nil:
+	case *types.AttributeValueMemberS:
+		if !hasSep || v.Value != ccid {
+			return bad("its ccid attribute is not the ccid in its pk")
+		}
+	default:
+		return bad("its ccid attribute is not a string")
+	}
+	return nil
+}
+
 // Changes is how many live records the restore replaces or erases.
-func (r RestoreResult) Changes() int { return r.Replaced + r.Erased }
+func (r RestoreCounts) Changes() int { return r.Replaced + r.Erased }
 
 // RestoreOptions tune RestoreCustomers.
 type RestoreOptions struct {
@@ -86,7 +144,10 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 	// keys, then put back what differs.
 	page := func(items map[string]map[string]types.AttributeValue) error {
 		pks := make([]string, 0, len(items))
-		for pk := range items {
+		for pk, item := range items {
+			if err := checkSourceItem(from.customers, pk, item, clientID); err != nil {
+				return err
+			}
 			pks = append(pks, pk)
 			seen[pk] = true
 		}
@@ -98,13 +159,17 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 		byClient := map[string][]types.WriteRequest{}
 		for _, pk := range pks {
 			cur, ok := live[pk]
+			counts := res.client(pk)
 			switch {
 			case !ok:
 				res.Restored++
+				counts.Restored++
 			case !equalItems(cur, items[pk]):
 				res.Replaced++
+				counts.Replaced++
 			default:
 				res.Unchanged++
+				counts.Unchanged++
 				continue
 			}
 			c, _, _ := strings.Cut(pk, "#")
@@ -124,13 +189,16 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 		return res, err
 	}
 	// Then erase what the source does not hold.
+	// By pk as stored: a pk without # (which no customer has, but another
+	// system may write) is erased as it is.
 	erase := map[string][]string{}
 	err := a.liveKeys(ctx, clientID, func(pks []string) error {
 		for _, pk := range pks {
 			if !seen[pk] {
-				c, id, _ := strings.Cut(pk, "#")
-				erase[c] = append(erase[c], id)
+				c, _, _ := strings.Cut(pk, "#")
+				erase[c] = append(erase[c], pk)
 				res.Erased++
+				res.client(pk).Erased++
 			}
 		}
 		return nil
@@ -140,8 +208,8 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 	}
 	for _, c := range slices.Sorted(maps.Keys(erase)) {
 		reqs := make([]types.WriteRequest, len(erase[c]))
-		for i, id := range erase[c] {
-			reqs[i] = deleteRequest(c, id)
+		for i, pk := range erase[c] {
+			reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: pk}}}}
 		}
 		bo := o.Batch
 		if o.Erased != nil {
@@ -232,17 +300,41 @@ func (a *Admin) scan(ctx context.Context, clientID, projection string, fn func([
 
 // KeysResult counts what RestoreKeys did or, in a dry run, would.
 type KeysResult struct {
-	Restored int // missing from the live table: put back
-	Kept     int // present in the live table: left as they are
+	Restored int // put back (into a lost keys table only)
+	Kept     int // in the live table too: left as they are
+	Missing  int // not in the live table, which is not lost: not put back
 }
 
-// RestoreKeys puts back the API keys of clientID ("" for every client) in
-// from's keys table that a's keys table lacks, attribute for attribute. A
-// key a's table holds is never changed: a revocation or a shortened expiry
-// made since the backup stays in force. It fails on DynamoDB's errors.
-func (a *Admin) RestoreKeys(ctx context.Context, from *Admin, clientID string, dryRun bool) (KeysResult, error) {
+// ErrKeysTable means the live keys table is not in the state the keys
+// restore was asked for: empty without LostTable, or holding keys with it.
+var ErrKeysTable = errors.New("keys table")
+
+// RestoreKeys compares the API keys of clientID ("" for every client) in
+// from's keys table with a's. A retired key's item stays in the live table
+// for good, so a key the live table lacks was never there, or was removed
+// by hand: it is never put back, and a key the live table holds is never
+// changed (a revocation or rotation made since the backup stays in force).
+// Only when lostTable says the live keys table was lost (it must then be
+// empty) are the backup's keys put back as they were; keys retired after
+// the backup must then be retired again (docs/operating.md).
+func (a *Admin) RestoreKeys(ctx context.Context, from *Admin, clientID string, dryRun, lostTable bool) (KeysResult, error) {
 	var res KeysResult
-	err := from.scanKeys(ctx, clientID, true, func(items []map[string]types.AttributeValue) error {
+	empty := true
+	err := a.scanKeys(ctx, "", true, func(items []map[string]types.AttributeValue) error {
+		if len(items) > 0 {
+			empty = false
+		}
+		return errStop
+	})
+	switch {
+	case err != nil && !errors.Is(err, errStop):
+		return res, storageError("Scan", a.keys, err)
+	case lostTable && !empty:
+		return res, fmt.Errorf("%w %s holds keys, so it was not lost: restore without --keys-table-lost (no key is then put back)", ErrKeysTable, a.keys)
+	case !lostTable && empty:
+		return res, fmt.Errorf("%w %s is empty: if it was lost, follow docs/operating.md (a lost keys table) and run again with --keys-table-lost", ErrKeysTable, a.keys)
+	}
+	err = from.scanKeys(ctx, clientID, true, func(items []map[string]types.AttributeValue) error {
 		hashes := make([]string, len(items))
 		for i, item := range items {
 			h, ok := item[attrKeyHash].(*types.AttributeValueMemberS)
@@ -251,13 +343,17 @@ func (a *Admin) RestoreKeys(ctx context.Context, from *Admin, clientID string, d
 			}
 			hashes[i] = h.Value
 		}
-		if dryRun {
+		if dryRun || !lostTable {
 			present, err := a.batchGet(ctx, a.keys, attrKeyHash, hashes, attrKeyHash, true, &ReadStats{}, BatchOptions{}.withDefaults())
 			if err != nil {
 				return err
 			}
 			res.Kept += len(present)
-			res.Restored += len(hashes) - len(present)
+			if lostTable {
+				res.Restored += len(hashes) - len(present)
+			} else {
+				res.Missing += len(hashes) - len(present)
+			}
 			return nil
 		}
 		for _, item := range items {
@@ -285,3 +381,6 @@ func (a *Admin) RestoreKeys(ctx context.Context, from *Admin, clientID string, d
 	}
 	return res, err
 }
+
+// errStop ends a scan early.
+var errStop = errors.New("stop")

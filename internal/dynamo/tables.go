@@ -45,7 +45,8 @@ func CustomersTableDef(name string) TableDef {
 
 // APIKeysTableDef returns the API keys table's definition under name.
 func APIKeysTableDef(name string) TableDef {
-	return TableDef{Name: name, PartitionKey: attrKeyHash, TTLAttribute: attrExpiresAt}
+	// No TTL: a retired key's item stays, so that no restore revives it.
+	return TableDef{Name: name, PartitionKey: attrKeyHash}
 }
 
 // CreateTableInput returns the request that creates the table.

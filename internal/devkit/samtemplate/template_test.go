@@ -269,7 +269,8 @@ func problems(tmpl map[string]any) []string {
 	if queries != 4 {
 		p = append(p, fmt.Sprintf("%d saved access queries, want 4", queries))
 	}
-	want("keys TTL attribute", Get(Resource(tmpl, "ApiKeysTable"), "Properties", "TimeToLiveSpecification"), map[string]any{"AttributeName": "expires_at", "Enabled": true})
+	// A retired key's item stays, so that no restore brings the key back.
+	want("keys TTL (none: retired keys stay)", Get(Resource(tmpl, "ApiKeysTable"), "Properties", "TimeToLiveSpecification"), nil)
 
 	for _, lg := range []string{"GetCustomerLogGroup", "ApiAccessLogGroup"} {
 		want(lg+" retention", Get(Resource(tmpl, lg), "Properties", "RetentionInDays"), map[string]any{"Ref": "LogRetentionDays"})
@@ -404,8 +405,8 @@ func TestLoosenedTemplatesAreCaught(t *testing.T) {
 			delete(Get(Resource(m, "CustomersTable"), "Properties").(map[string]any), "PointInTimeRecoverySpecification")
 		},
 		"table deleted with stack": func(m map[string]any) { Resource(m, "ApiKeysTable")["DeletionPolicy"] = "Delete" },
-		"no TTL": func(m map[string]any) {
-			delete(Get(Resource(m, "ApiKeysTable"), "Properties").(map[string]any), "TimeToLiveSpecification")
+		"TTL deletes retired keys": func(m map[string]any) {
+			Get(Resource(m, "ApiKeysTable"), "Properties").(map[string]any)["TimeToLiveSpecification"] = map[string]any{"AttributeName": "expires_at", "Enabled": true}
 		},
 		"x86": func(m map[string]any) {
 			Get(Resource(m, "GetCustomerFunction"), "Properties").(map[string]any)["Architectures"] = []any{"x86_64"}
