@@ -100,7 +100,7 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 	// holds a large change until --yes.
 	plan, err := live.RestoreCustomers(ctx, from, source, *client, dynamo.RestoreOptions{DryRun: true})
 	if err != nil {
-		return err
+		return fmt.Errorf("%w; nothing was written", err)
 	}
 	if *fromKeys != "" {
 		if keys, err = live.RestoreKeys(ctx, from, *client, true, *lostKeys); err != nil {

@@ -64,7 +64,11 @@ func (a *Admin) clientCCIDs(ctx context.Context, clientID string, st *ReadStats,
 			id, _ := e[attrCCID].(*types.AttributeValueMemberS)
 			pk, _ := e[attrPK].(*types.AttributeValueMemberS)
 			if c == nil || id == nil || pk == nil || c.Value != clientID || pk.Value != CustomerKey(clientID, id.Value) {
-				return fmt.Errorf("client index: an entry read for client %s is not that client's", clientID)
+				where := "(no string pk)"
+				if pk != nil {
+					where = pk.Value
+				}
+				return &SourceItemError{Table: a.customers, PK: where, Reason: "its " + ClientIndex.Name + " index entry, read for client " + clientID + ", disagrees with its pk (client_id or ccid)"}
 			}
 			ccids = append(ccids, id.Value)
 		}

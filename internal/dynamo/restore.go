@@ -81,7 +81,7 @@ type SourceItemError struct {
 }
 
 func (e *SourceItemError) Error() string {
-	return fmt.Sprintf("%s: item pk %q: %s; nothing was written (correct or delete that item in %s, then run again)", e.Table, e.PK, e.Reason, e.Table)
+	return fmt.Sprintf("%s: item pk %q: %s (correct or delete that item in %s, then run again)", e.Table, e.PK, e.Reason, e.Table)
 }
 
 // checkSourceItem refuses an item whose pk is not clientID's (when
