@@ -79,6 +79,58 @@ func randomItem(r *rand.Rand, pk string) map[string]types.AttributeValue {
 	return item
 }
 
+// rewritten returns an item (as a map value) equal to item as DynamoDB
+// compares: every set in reverse order, every number with a trailing 0
+// after a decimal point.
+func rewritten(v any) types.AttributeValue {
+	num := func(n string) string {
+		if strings.ContainsAny(n, "eE") {
+			return n
+		}
+		if !strings.Contains(n, ".") {
+			return n + ".0"
+		}
+		return n + "0"
+	}
+	switch x := v.(type) {
+	case map[string]types.AttributeValue:
+		m := map[string]types.AttributeValue{}
+		for k, e := range x {
+			m[k] = rewritten(e)
+		}
+		return &types.AttributeValueMemberM{Value: m}
+	case *types.AttributeValueMemberM:
+		return rewritten(x.Value)
+	case *types.AttributeValueMemberL:
+		l := make([]types.AttributeValue, len(x.Value))
+		for i, e := range x.Value {
+			l[i] = rewritten(e)
+		}
+		return &types.AttributeValueMemberL{Value: l}
+	case *types.AttributeValueMemberN:
+		return &types.AttributeValueMemberN{Value: num(x.Value)}
+	case *types.AttributeValueMemberNS:
+		var ns []string
+		for _, n := range slices.Backward(x.Value) {
+			ns = append(ns, num(n))
+		}
+		return &types.AttributeValueMemberNS{Value: ns}
+	case *types.AttributeValueMemberSS:
+		return &types.AttributeValueMemberSS{Value: slices.Collect(func(yield func(string) bool) {
+			for _, e := range slices.Backward(x.Value) {
+				if !yield(e) {
+					return
+				}
+			}
+		})}
+	case *types.AttributeValueMemberBS:
+		b := slices.Clone(x.Value)
+		slices.Reverse(b)
+		return &types.AttributeValueMemberBS{Value: b}
+	}
+	return v.(types.AttributeValue)
+}
+
 // canonical writes a value so that two values DynamoDB holds equal (numbers
 // by value, sets in any order) are written the same.
 func canonical(v types.AttributeValue) string {
@@ -206,9 +258,9 @@ func TestRestoreProperties(t *testing.T) {
 			case 2: // changed since
 				restored = append(restored, item)
 				live = append(live, randomItem(r, pk))
-			default: // the same, numbers written another way
+			default: // the same, sets in another order, numbers written another way
 				restored = append(restored, item)
-				live = append(live, item)
+				live = append(live, rewritten(item).(*types.AttributeValueMemberM).Value)
 			}
 		}
 		putItems(t, tb.DB, tb.Customers, live)

@@ -63,7 +63,7 @@ type RestoreResult struct {
 }
 
 func (r *RestoreResult) client(pk string) *RestoreCounts {
-	c, _, _ := strings.Cut(pk, "#")
+	c := clientOf(pk)
 	if r.ByClient == nil {
 		r.ByClient = map[string]*RestoreCounts{}
 	}
@@ -71,6 +71,16 @@ func (r *RestoreResult) client(pk string) *RestoreCounts {
 		r.ByClient[c] = &RestoreCounts{}
 	}
 	return r.ByClient[c]
+}
+
+// clientOf returns the client of a pk: the part before its first #, or ""
+// when it has none.
+func clientOf(pk string) string {
+	c, _, ok := strings.Cut(pk, "#")
+	if !ok {
+		return ""
+	}
+	return c
 }
 
 // SourceItemError is an item of a restored table that a restore will not
@@ -172,7 +182,7 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 				counts.Unchanged++
 				continue
 			}
-			c, _, _ := strings.Cut(pk, "#")
+			c := clientOf(pk)
 			byClient[c] = append(byClient[c], types.WriteRequest{PutRequest: &types.PutRequest{Item: items[pk]}})
 		}
 		if o.DryRun {
@@ -195,7 +205,7 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 	err := a.liveKeys(ctx, clientID, func(pks []string) error {
 		for _, pk := range pks {
 			if !seen[pk] {
-				c, _, _ := strings.Cut(pk, "#")
+				c := clientOf(pk)
 				erase[c] = append(erase[c], pk)
 				res.Erased++
 				res.client(pk).Erased++
