@@ -124,8 +124,6 @@ func reportUnstored(sio stdio, name string, entries []customer.Entry, err error)
 	}
 }
 
-// storageReason is DynamoDB's error code and message, which name limits,
-// not stored values; anything else as it is.
 // storageReason says why DynamoDB refused a write: its error code, never
 // its message, which can repeat the request and so the records in it.
 func storageReason(err error) string {

@@ -391,7 +391,7 @@ func keysList(ctx context.Context, sio stdio, args []string) error {
 	now := time.Now()
 	if *within > 0 {
 		keys = slices.DeleteFunc(keys, func(k apikey.Record) bool {
-			return usable(k, now) != nil || k.ExpiresAt.IsZero() || k.ExpiresAt.After(now.Add(*within))
+			return k.State(now) != apikey.StateWorking || k.ExpiresAt.IsZero() || k.ExpiresAt.After(now.Add(*within))
 		})
 		slices.SortFunc(keys, func(a, b apikey.Record) int { return a.ExpiresAt.Compare(b.ExpiresAt) })
 		if len(keys) == 0 {
@@ -403,7 +403,7 @@ func keysList(ctx context.Context, sio stdio, args []string) error {
 	fmt.Fprintln(w, "HASH\tCLIENT\tLABEL\tSTATUS\tCREATED\tEXPIRES\tEXPIRES IN")
 	for _, k := range keys {
 		status := k.Status
-		if status == apikey.StatusActive && !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt) {
+		if k.State(now) == apikey.StateExpired {
 			status = "expired"
 		}
 		left := "-"

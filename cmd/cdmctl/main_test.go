@@ -48,7 +48,14 @@ func cdmctl(t *testing.T, stdin string, args ...string) (string, string, error) 
 
 func mustRun(t *testing.T, args ...string) (string, string) {
 	t.Helper()
-	out, errOut, err := cdmctl(t, "", args...)
+	return mustRunIn(t, "", args...)
+}
+
+// mustRunIn runs a command with stdin as its standard input and fails the
+// test when it fails.
+func mustRunIn(t *testing.T, stdin string, args ...string) (string, string) {
+	t.Helper()
+	out, errOut, err := cdmctl(t, stdin, args...)
 	if err != nil {
 		t.Fatalf("cdmctl %s: %v\n%s", strings.Join(args, " "), err, errOut)
 	}

@@ -98,10 +98,11 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 	// The plan, always: it reads every item to be copied first, so that an
 	// item the restore refuses stops it before anything is written, and it
 	// holds a large change until --yes.
-	plan, err := live.RestoreCustomers(ctx, from, source, *client, dynamo.RestoreOptions{DryRun: true})
+	planned, err := live.RestoreCustomers(ctx, from, source, *client, dynamo.RestoreOptions{DryRun: true})
 	if err != nil {
 		return fmt.Errorf("%w; nothing was written", err)
 	}
+	plan := planned.Total()
 	if *fromKeys != "" {
 		if keys, err = live.RestoreKeys(ctx, from, *client, true, *lostKeys); err != nil {
 			return err
@@ -110,7 +111,7 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 	if *dryRun {
 		fmt.Fprintf(sio.err, "dry run: %s from %s: would put back %d, replace %d, erase %d, leave %d unchanged%s; nothing written\n",
 			who, *fromTable, plan.Restored, plan.Replaced, plan.Erased, plan.Unchanged, keysLine(*fromKeys, keys, "would put back"))
-		byClient(sio, plan, *all)
+		byClient(sio, planned, *all)
 		return nil
 	}
 	if plan.Changes() > confirmAbove && !*yes {
@@ -119,19 +120,22 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 	}
 	start := time.Now()
 	audit := newAuditLog(sio.err, env.Operator(ctx, s), "")
-	res, err := live.RestoreCustomers(ctx, from, source, *client, dynamo.RestoreOptions{Erased: audit.erasedOf})
+	done, err := live.RestoreCustomers(ctx, from, source, *client, dynamo.RestoreOptions{Erased: audit.erasedOf})
 	if err != nil {
 		fmt.Fprintf(sio.err, "restore of %s stopped: %v; run it again to finish (it changes only what still differs)\n", who, err)
 		return batchFailure(sio, err)
 	}
-	if *fromKeys != "" {
-		if keys, err = live.RestoreKeys(ctx, from, *client, false, *lostKeys); err != nil {
+	// Only into a lost keys table does the keys restore write; otherwise the
+	// plan's comparison is the whole of it.
+	if *lostKeys {
+		if keys, err = live.RestoreKeys(ctx, from, *client, false, true); err != nil {
 			return err
 		}
 	}
+	res := done.Total()
 	fmt.Fprintf(sio.err, "restored %s from %s: put back %d, replaced %d, erased %d, unchanged %d%s, in %v\n",
 		who, *fromTable, res.Restored, res.Replaced, res.Erased, res.Unchanged, keysLine(*fromKeys, keys, "put back"), time.Since(start).Round(time.Millisecond))
-	byClient(sio, res, *all)
+	byClient(sio, done, *all)
 	if *lostKeys {
 		fmt.Fprintf(sio.err, "keys put back as the backup held them: now retire again every key retired since the backup (docs/operating.md, a lost keys table)\n")
 	}

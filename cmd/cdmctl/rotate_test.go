@@ -128,12 +128,3 @@ func TestRotationFailingHalfWay(t *testing.T) {
 		t.Error("the rotation after the undo did not store the printed key")
 	}
 }
-
-func mustRunIn(t *testing.T, stdin string, args ...string) (string, string) {
-	t.Helper()
-	out, errOut, err := cdmctl(t, stdin, args...)
-	if err != nil {
-		t.Fatalf("cdmctl %s: %v\n%s", strings.Join(args, " "), err, errOut)
-	}
-	return out, errOut
-}

@@ -55,11 +55,22 @@ type RestoreCounts struct {
 	Erased    int // in the live table only (added since): erased
 }
 
-// RestoreResult is a restore's counts, in all and by client (the part of
-// each pk before its first #; "" for a pk without one).
+// RestoreResult is a restore's counts by client (the part of each pk
+// before its first #; "" for a pk without one).
 type RestoreResult struct {
-	RestoreCounts
 	ByClient map[string]*RestoreCounts
+}
+
+// Total adds up the counts of every client.
+func (r RestoreResult) Total() RestoreCounts {
+	var t RestoreCounts
+	for _, c := range r.ByClient {
+		t.Restored += c.Restored
+		t.Replaced += c.Replaced
+		t.Unchanged += c.Unchanged
+		t.Erased += c.Erased
+	}
+	return t
 }
 
 func (r *RestoreResult) client(pk string) *RestoreCounts {
@@ -172,13 +183,10 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 			counts := res.client(pk)
 			switch {
 			case !ok:
-				res.Restored++
 				counts.Restored++
 			case !equalItems(cur, items[pk]):
-				res.Replaced++
 				counts.Replaced++
 			default:
-				res.Unchanged++
 				counts.Unchanged++
 				continue
 			}
@@ -207,7 +215,6 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 			if !seen[pk] {
 				c := clientOf(pk)
 				erase[c] = append(erase[c], pk)
-				res.Erased++
 				res.client(pk).Erased++
 			}
 		}
@@ -329,16 +336,13 @@ var ErrKeysTable = errors.New("keys table")
 // the backup must then be retired again (docs/operating.md).
 func (a *Admin) RestoreKeys(ctx context.Context, from *Admin, clientID string, dryRun, lostTable bool) (KeysResult, error) {
 	var res KeysResult
-	empty := true
-	err := a.scanKeys(ctx, "", true, func(items []map[string]types.AttributeValue) error {
-		if len(items) > 0 {
-			empty = false
-		}
-		return errStop
-	})
-	switch {
-	case err != nil && !errors.Is(err, errStop):
+	// One item is enough to know the table is not empty.
+	page, err := a.db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(a.keys), Limit: aws.Int32(1), ProjectionExpression: aws.String(attrKeyHash)})
+	if err != nil {
 		return res, storageError("Scan", a.keys, err)
+	}
+	empty := len(page.Items) == 0 && len(page.LastEvaluatedKey) == 0
+	switch {
 	case lostTable && !empty:
 		return res, fmt.Errorf("%w %s holds keys, so it was not lost: restore without --keys-table-lost (no key is then put back)", ErrKeysTable, a.keys)
 	case !lostTable && empty:
@@ -391,6 +395,3 @@ func (a *Admin) RestoreKeys(ctx context.Context, from *Admin, clientID string, d
 	}
 	return res, err
 }
-
-// errStop ends a scan early.
-var errStop = errors.New("stop")

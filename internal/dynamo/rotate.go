@@ -39,18 +39,7 @@ func (e *RotationError) Unwrap() error { return e.Err }
 // apikey.ErrNotFound when there is none, a *StorageError when DynamoDB
 // failed.
 func (a *Admin) APIKey(ctx context.Context, hash string) (apikey.Record, error) {
-	out, err := a.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(a.keys),
-		Key:            map[string]types.AttributeValue{attrKeyHash: &types.AttributeValueMemberS{Value: hash}},
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return apikey.Record{}, storageError("GetItem", a.keys, err)
-	}
-	if len(out.Item) == 0 {
-		return apikey.Record{}, apikey.ErrNotFound
-	}
-	return decodeKey(out.Item)
+	return readKey(ctx, a.db, aws.String(a.keys), hash, aws.Bool(true))
 }
 
 // RotateAPIKey replaces old with next, old working until end. First one
@@ -123,33 +112,29 @@ func (a *Admin) UndoRotation(ctx context.Context, oldHash string) error {
 }
 
 func (a *Admin) undoRotation(ctx context.Context, oldHash, nextHash string) error {
-	// The expiry the key had is kept beside the mark; none means never.
-	_, err := a.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(a.keys),
-		Key:                       keyOf(oldHash),
-		UpdateExpression:          aws.String("REMOVE #r, #w, #e"),
-		ConditionExpression:       aws.String("#r = :next AND attribute_not_exists(#w)"),
-		ExpressionAttributeNames:  map[string]string{"#r": attrRotatedTo, "#w": attrWasExpiry, "#e": attrExpiresAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":next": &types.AttributeValueMemberS{Value: nextHash}},
-	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
-		_, err = a.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	// The expiry the key had is kept beside the mark, absent when it had
+	// none; an update expression cannot choose, so each case is tried.
+	for _, undo := range []struct{ update, cond string }{
+		{"REMOVE #r, #w, #e", "#r = :next AND attribute_not_exists(#w)"},
+		{"SET #e = #w REMOVE #r, #w", "#r = :next AND attribute_exists(#w)"},
+	} {
+		_, err := a.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                 aws.String(a.keys),
 			Key:                       keyOf(oldHash),
-			UpdateExpression:          aws.String("SET #e = #w REMOVE #r, #w"),
-			ConditionExpression:       aws.String("#r = :next AND attribute_exists(#w)"),
+			UpdateExpression:          aws.String(undo.update),
+			ConditionExpression:       aws.String(undo.cond),
 			ExpressionAttributeNames:  map[string]string{"#r": attrRotatedTo, "#w": attrWasExpiry, "#e": attrExpiresAt},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":next": &types.AttributeValueMemberS{Value: nextHash}},
 		})
-		if errors.As(err, &failed) {
-			return ErrKeyChanged
+		var failed *types.ConditionalCheckFailedException
+		if !errors.As(err, &failed) {
+			if err != nil {
+				return storageError("UpdateItem", a.keys, err)
+			}
+			return nil
 		}
 	}
-	if err != nil {
-		return storageError("UpdateItem", a.keys, err)
-	}
-	return nil
+	return ErrKeyChanged
 }
 
 func keyOf(hash string) map[string]types.AttributeValue {

@@ -65,12 +65,15 @@ func (s *Store) Customer(ctx context.Context, clientID, ccid string) (customer.C
 // none, a *CorruptItemError when the item is malformed and a *StorageError
 // when DynamoDB failed.
 func (s *Store) APIKey(ctx context.Context, hash string) (apikey.Record, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: s.keys,
-		Key:       map[string]types.AttributeValue{attrKeyHash: &types.AttributeValueMemberS{Value: hash}},
-	})
+	return readKey(ctx, s.db, s.keys, hash, nil)
+}
+
+// readKey reads the key stored under hash from table, consistently when
+// consistent says so (nil: eventually, as the request path does).
+func readKey(ctx context.Context, db ItemReader, table *string, hash string, consistent *bool) (apikey.Record, error) {
+	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: table, Key: keyOf(hash), ConsistentRead: consistent})
 	if err != nil {
-		return apikey.Record{}, storageError("GetItem", *s.keys, err)
+		return apikey.Record{}, storageError("GetItem", *table, err)
 	}
 	if len(out.Item) == 0 {
 		return apikey.Record{}, apikey.ErrNotFound

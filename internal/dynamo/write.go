@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -69,7 +68,7 @@ var ErrAlreadyRevoked = errors.New("the key is revoked already")
 func (a *Admin) RevokeAPIKey(ctx context.Context, hash string) error {
 	_, err := a.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(a.keys),
-		Key:                       map[string]types.AttributeValue{attrKeyHash: &types.AttributeValueMemberS{Value: hash}},
+		Key:                       keyOf(hash),
 		UpdateExpression:          aws.String("SET #s = :revoked"),
 		ConditionExpression:       aws.String("attribute_exists(#h) AND #s <> :revoked"),
 		ExpressionAttributeNames:  map[string]string{"#s": attrStatus, "#h": attrKeyHash},
@@ -100,15 +99,15 @@ func (a *Admin) SetKeyExpiry(ctx context.Context, r apikey.Record, at time.Time)
 	cond := "#s = :active AND attribute_not_exists(#e)"
 	values := map[string]types.AttributeValue{
 		":active": &types.AttributeValueMemberS{Value: apikey.StatusActive},
-		":at":     &types.AttributeValueMemberN{Value: strconv.FormatInt(at.Unix(), 10)},
+		":at":     unixSeconds(at),
 	}
 	if !r.ExpiresAt.IsZero() {
 		cond = "#s = :active AND #e = :was"
-		values[":was"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(r.ExpiresAt.Unix(), 10)}
+		values[":was"] = unixSeconds(r.ExpiresAt)
 	}
 	_, err := a.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(a.keys),
-		Key:                       map[string]types.AttributeValue{attrKeyHash: &types.AttributeValueMemberS{Value: r.Hash}},
+		Key:                       keyOf(r.Hash),
 		UpdateExpression:          aws.String("SET #e = :at"),
 		ConditionExpression:       aws.String("attribute_exists(#h) AND " + cond),
 		ExpressionAttributeNames:  map[string]string{"#s": attrStatus, "#e": attrExpiresAt, "#h": attrKeyHash},
@@ -194,7 +193,7 @@ func keyItem(r apikey.Record) map[string]types.AttributeValue {
 		item[attrLabel] = &types.AttributeValueMemberS{Value: r.Label}
 	}
 	if !r.ExpiresAt.IsZero() {
-		item[attrExpiresAt] = &types.AttributeValueMemberN{Value: strconv.FormatInt(r.ExpiresAt.Unix(), 10)}
+		item[attrExpiresAt] = unixSeconds(r.ExpiresAt)
 	}
 	if r.RotatedTo != "" {
 		item[attrRotatedTo] = &types.AttributeValueMemberS{Value: r.RotatedTo}

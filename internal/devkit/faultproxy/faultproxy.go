@@ -90,12 +90,7 @@ func Start(target string) (*Proxy, error) {
 		op = op[strings.LastIndex(op, ".")+1:]
 		if cfg, ok := p.match(op, string(body)); ok {
 			p.faulted.Add(1)
-			if cfg.Fault == EchoingValidation {
-				msg, _ := json.Marshal("One or more parameter values were invalid: " + string(body))
-				writeError(w, 400, `{"__type":"com.amazon.coral.validate#ValidationException","message":`+string(msg)+`}`)
-				return
-			}
-			if p.inject(w, r, cfg) {
+			if p.inject(w, r, body, cfg) {
 				return
 			}
 		}
@@ -106,7 +101,7 @@ func Start(target string) (*Proxy, error) {
 }
 
 // inject applies the fault; false means forward the request afterwards.
-func (p *Proxy) inject(w http.ResponseWriter, r *http.Request, cfg Config) bool {
+func (p *Proxy) inject(w http.ResponseWriter, r *http.Request, body []byte, cfg Config) bool {
 	switch cfg.Fault {
 	case Delay:
 		select {
@@ -132,6 +127,9 @@ func (p *Proxy) inject(w http.ResponseWriter, r *http.Request, cfg Config) bool 
 		awsError(w, 500, "com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error")
 	case ServiceUnavailable:
 		awsError(w, 503, "com.amazonaws.dynamodb.v20120810#ServiceUnavailable", "Service unavailable")
+	case EchoingValidation:
+		msg, _ := json.Marshal("One or more parameter values were invalid: " + string(body))
+		writeError(w, 400, `{"__type":"com.amazon.coral.validate#ValidationException","message":`+string(msg)+`}`)
 	}
 	return true
 }
