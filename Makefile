@@ -88,8 +88,8 @@ bench: deps
 
 # Each fuzz target for FUZZTIME; make test runs their seed corpus only.
 fuzz:
-	for target in FuzzHandler FuzzRequestFields FuzzInvoke; do \
-		$(GO) test ./internal/apigw -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	for pt in apigw:FuzzHandler apigw:FuzzRequestFields apigw:FuzzInvoke dynamo:FuzzEqualValues dynamo:FuzzCheckSourceItem; do \
+		$(GO) test ./internal/$${pt%%:*} -run '^$$' -fuzz "^$${pt#*:}\$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
 
 lint: deps

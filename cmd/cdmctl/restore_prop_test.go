@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"math/big"
 	"math/rand/v2"
 	"regexp"
@@ -18,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/devkit/faultproxy"
 	"github.com/cdm/customer-api/internal/devkit/testenv"
 )
 
@@ -382,5 +386,73 @@ func TestRetiredKeyStaysRetiredThroughRestore(t *testing.T) {
 		if !strings.Contains(msg, "not put back") {
 			t.Errorf("restore %v does not say the missing keys were not put back: %s", scope, msg)
 		}
+	}
+}
+
+// TestRestoreKilledAndRunAgain: a restore killed (SIGKILL) while it writes,
+// run again, ends where an uninterrupted one would, and a third run changes
+// nothing.
+func TestRestoreKilledAndRunAgain(t *testing.T) {
+	tb := useTables(t)
+	src := testenv.NewTables(t)
+	r := rand.New(rand.NewPCG(3, 4))
+	var live, restored []map[string]types.AttributeValue
+	for i := range 400 {
+		pk := fmt.Sprintf("acme#K-%03d", i)
+		switch i % 3 {
+		case 0:
+			restored = append(restored, randomItem(r, pk))
+		case 1:
+			live = append(live, randomItem(r, pk))
+		default:
+			restored = append(restored, randomItem(r, pk))
+			live = append(live, randomItem(r, pk))
+		}
+	}
+	putItems(t, tb.DB, tb.Customers, live)
+	putItems(t, src.DB, src.Customers, restored)
+	want := tableItems(t, src.DB, src.Customers)
+
+	bin := filepath.Join(t.TempDir(), "cdmctl")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// Slow writes, so that the kill lands between batches.
+	proxy := useProxy(t, tb)
+	proxy.Set(faultproxy.Config{Fault: faultproxy.Delay, Delay: 100 * time.Millisecond, Operation: "BatchWriteItem"})
+	cmd := exec.Command(bin, "restore", "--from-table", src.Customers, "--client", "acme", "--yes") // #nosec G204 -- the binary this test built
+	cmd.Env = os.Environ()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	writes := func() int {
+		n := 0
+		for _, req := range proxy.Seen() {
+			if req.Operation == "BatchWriteItem" {
+				n++
+			}
+		}
+		return n
+	}
+	for end := time.Now().Add(30 * time.Second); writes() < 3; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the restore made no writes within 30 s")
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	proxy.Set(faultproxy.Config{})
+	if got := tableItems(t, tb.DB, tb.Customers); fmt.Sprint(got) == fmt.Sprint(want) {
+		t.Fatal("the restore had finished before it was killed; the test proves nothing")
+	}
+	mustRun(t, "restore", "--from-table", src.Customers, "--client", "acme", "--yes")
+	if got := tableItems(t, tb.DB, tb.Customers); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("after the killed restore and a rerun, the live table differs from the restored one (%d items, want %d)", len(got), len(want))
+	}
+	_, msg := mustRun(t, "restore", "--from-table", src.Customers, "--client", "acme", "--yes")
+	if !strings.Contains(msg, "put back 0, replaced 0, erased 0,") {
+		t.Errorf("a third run said %q", msg)
 	}
 }
