@@ -22,11 +22,11 @@ const usage = `usage: cdmctl <command> [flags]
 commands:
   serve   [--addr 127.0.0.1:3000] [--timeout 10s]   serve the API locally
   tables create                                     create both tables if absent
-  keys create --client ID [--label TEXT] [--expires 720h] [--key VALUE]
-  keys revoke KEY | --hash PREFIX
-  keys rotate --client ID (KEY | --hash PREFIX) [--overlap 24h] [--expires 720h] [--label TEXT]
+  keys create --client ID [--label TEXT] [--expires 720h] [--key -]
+  keys revoke - | --hash PREFIX                     (-: the key on standard input)
+  keys rotate --client ID (- | --hash PREFIX) [--overlap 24h] [--expires 720h] [--label TEXT] [--undo]
                                                     a new key; the old one works for the overlap, then expires
-  keys expire (KEY | --hash PREFIX) (--in DURATION | --at RFC3339) [--extend]
+  keys expire (- | --hash PREFIX) (--in DURATION | --at RFC3339) [--extend]
   keys list [--client ID] [--expiring-within DURATION]   (exit status 3 when any expire within it)
   keys usage [--since DURATION] [FILE|-]            requests per key from access lines: first and last seen
   import --client ID [--skip-invalid] [--dry-run] [--sync [--max-erase 0.1] [--force]] FILE|-
@@ -36,10 +36,10 @@ commands:
   offboard --client ID (--out FILE | --no-export) [--yes]
                                                     export, revoke every key, erase every customer
   restore --from-table TABLE (--client ID | --all-clients) [--keys-from-table TABLE]
-          [--from-endpoint URL] [--from-region REGION] [--dry-run] [--yes]
+          [--from-endpoint URL] [--from-region REGION] [--keys-table-lost] [--dry-run] [--yes]
                                                     make live customers equal a restored table's
   invoke --event FILE [--bootstrap bin/bootstrap]   run the function under the Lambda emulator
-  smoke --url BASE --key KEY --client ID --ccid CCID check a deployed stage against the contract
+  smoke --url BASE --client ID --ccid CCID          check a deployed stage against the contract (key in SMOKE_KEY)
   template managed-instances [--template FILE]      print the template of a stack on Lambda Managed Instances
 
 Every command reads CUSTOMERS_TABLE, API_KEYS_TABLE, DYNAMODB_ENDPOINT and the
