@@ -19,6 +19,7 @@ import (
 	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/emf"
 )
 
 // Client and Key are whose requests the benchmarks make.
@@ -117,7 +118,7 @@ func NonIOHandler(c customer.Customer) (*apigw.Handler, error) {
 		},
 	}
 	store := dynamo.NewStore(db, "customers", "keys")
-	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Hour), slog.New(apigw.NewEMFHandler(io.Discard, nil)), 2*time.Second)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Hour), slog.New(emf.NewHandler(io.Discard, nil)), 2*time.Second)
 	resp, _ := h.Handle(context.Background(), Event(c)) // warms the key cache
 	if resp.StatusCode != 200 {
 		return nil, fmt.Errorf("warm-up request: %d %s", resp.StatusCode, resp.Body)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/env"
@@ -67,7 +66,7 @@ func exportTo(ctx context.Context, sio stdio, admin *dynamo.Admin, clientID, pat
 	n := 0
 	last := time.Now()
 	st, err := admin.ExportCustomers(ctx, clientID, dynamo.BatchOptions{}, func(c customer.Customer) error {
-		body, err := apigw.EncodeCustomer(c)
+		body, err := customer.EncodeJSON(c)
 		if err != nil {
 			return fmt.Errorf("customer %s: %w", *c.CCID, err)
 		}

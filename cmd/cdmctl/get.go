@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/env"
@@ -39,7 +38,7 @@ func get(ctx context.Context, sio stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	body, err := apigw.EncodeCustomer(cust)
+	body, err := customer.EncodeJSON(cust)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/emf"
 	"github.com/cdm/customer-api/internal/env"
 )
 
@@ -34,7 +35,7 @@ func serve(ctx context.Context, sio stdio, args []string) error {
 		return err
 	}
 	store := dynamo.NewStore(db, s.CustomersTable, s.APIKeysTable)
-	handler := apigw.NewHandler(store, apikey.NewAuthorizer(store, s.KeyCacheTTL), slog.New(apigw.NewEMFHandler(sio.out, nil)), s.StorageTimeout, apigw.WithFunctionName(s.FunctionName))
+	handler := apigw.NewHandler(store, apikey.NewAuthorizer(store, s.KeyCacheTTL), slog.New(emf.NewHandler(sio.out, nil)), s.StorageTimeout, apigw.WithFunctionName(s.FunctionName))
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

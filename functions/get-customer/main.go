@@ -15,6 +15,7 @@ import (
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/emf"
 	"github.com/cdm/customer-api/internal/env"
 )
 
@@ -39,7 +40,7 @@ func main() {
 		cancel()
 	}
 	keys := apikey.NewAuthorizer(store, settings.KeyCacheTTL)
-	log := slog.New(apigw.NewEMFHandler(os.Stdout, nil))
+	log := slog.New(emf.NewHandler(os.Stdout, nil))
 	handler := apigw.NewHandler(store, keys, log, settings.StorageTimeout, apigw.WithFunctionName(settings.FunctionName))
 	// aws-lambda-go's Runtime API client clones http.DefaultTransport when it
 	// starts, and its default of two idle connections per host would make

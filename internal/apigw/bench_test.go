@@ -21,6 +21,7 @@ import (
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/devkit/testenv"
 	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/emf"
 )
 
 // BenchmarkNonIO is a warm request without the network: validate, key check
@@ -55,7 +56,7 @@ func BenchmarkWarm(b *testing.B) {
 	}
 	tb.PutKey(b, bench.Key, bench.Client, nil)
 	store := tb.Store()
-	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Hour), slog.New(apigw.NewEMFHandler(io.Discard, nil)), 2*time.Second)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Hour), slog.New(emf.NewHandler(io.Discard, nil)), 2*time.Second)
 	ev := bench.Event(c)
 	b.Run("handler", func(b *testing.B) {
 		for b.Loop() {
@@ -100,7 +101,7 @@ func BenchmarkRandomKeys(b *testing.B) {
 		o.HTTPClient = counter
 	})
 	store := dynamo.NewStore(db, tb.Customers, tb.Keys)
-	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Minute), slog.New(apigw.NewEMFHandler(io.Discard, nil)), 2*time.Second)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Minute), slog.New(emf.NewHandler(io.Discard, nil)), 2*time.Second)
 	ctx := context.Background()
 	rnd := rand.New(rand.NewPCG(1, 2)) // #nosec G404 -- junk keys for a benchmark
 	junk := func(n int, lo, hi byte) string {

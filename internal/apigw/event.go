@@ -7,6 +7,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/cdm/customer-api/internal/jsontext"
 )
 
 // event is what the handler reads of a REST API proxy event: the request
@@ -280,6 +282,6 @@ func appendResponse(b []byte, status int, body string) []byte {
 	b = append(b, `{"statusCode":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `,"headers":{"Cache-Control":"no-store","Content-Type":"application/json","X-Content-Type-Options":"nosniff"},"multiValueHeaders":null,"body":`...)
-	b = appendString(b, body)
+	b = jsontext.AppendString(b, body)
 	return append(b, '}')
 }

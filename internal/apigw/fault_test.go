@@ -13,6 +13,7 @@ import (
 	"github.com/cdm/customer-api/internal/devkit/faultproxy"
 	"github.com/cdm/customer-api/internal/devkit/testenv"
 	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/emf"
 )
 
 const (
@@ -34,7 +35,7 @@ func faultyAPI(t *testing.T) (*apigw.Handler, *faultproxy.Proxy, *bytes.Buffer, 
 	store := dynamo.NewStore(testenv.Client(t, proxy.URL), tb.Customers, tb.Keys)
 	var log bytes.Buffer
 	// No key cache: every request reads the keys table, so its faults show.
-	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(apigw.NewEMFHandler(&log, nil)), faultStorageTimeout)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(emf.NewHandler(&log, nil)), faultStorageTimeout)
 	return h, proxy, &log, tb
 }
 
@@ -118,7 +119,7 @@ func TestUnreachableDynamoDB(t *testing.T) {
 	addr := testenv.RefusingAddr(t)
 	store := dynamo.NewStore(testenv.Client(t, "http://"+addr), "c", "k")
 	var log bytes.Buffer
-	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(apigw.NewEMFHandler(&log, nil)), faultStorageTimeout)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(emf.NewHandler(&log, nil)), faultStorageTimeout)
 	status, body, took := invoke(t, h)
 	if status != 500 || took > faultStorageTimeout+200*time.Millisecond {
 		t.Errorf("status %d after %v: %s", status, took, body)

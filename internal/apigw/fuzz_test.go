@@ -16,6 +16,7 @@ import (
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/customer"
+	"github.com/cdm/customer-api/internal/emf"
 )
 
 // fuzzHandler is a handler over map-backed fakes holding one customer and
@@ -29,7 +30,7 @@ func fuzzHandler() (*apigw.Handler, *bytes.Buffer) {
 	store.fn = func(ctx context.Context) error { return nil }
 	keys := apikey.NewAuthorizer(keyMap{apikey.Hash("cdmk_local_dev_key_do_not_use_in_prod"): {ClientID: "demo-clinic", Status: apikey.StatusActive}}, time.Minute)
 	var log bytes.Buffer
-	return apigw.NewHandler(failOn{store}, keys, slog.New(apigw.NewEMFHandler(&log, nil)), time.Second), &log
+	return apigw.NewHandler(failOn{store}, keys, slog.New(emf.NewHandler(&log, nil)), time.Second), &log
 }
 
 type keyMap map[string]apikey.Record

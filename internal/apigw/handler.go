@@ -118,7 +118,7 @@ func (h *Handler) serve(ctx context.Context, r request) (status int, body string
 	if cause != nil {
 		return failure(cause, requestID)
 	}
-	enc, err := encodeCustomer(c)
+	enc, err := customer.EncodeJSON(c)
 	if err != nil {
 		cause = err
 		return failure(cause, requestID)

@@ -20,6 +20,7 @@ import (
 	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/devkit/testenv"
 	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/emf"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -40,7 +41,7 @@ func newAPI(t *testing.T) *api {
 	var log bytes.Buffer
 	store := tb.Store()
 	// No key cache, so that every key change is seen at once.
-	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(apigw.NewEMFHandler(&log, nil)), 2*time.Second)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(emf.NewHandler(&log, nil)), 2*time.Second)
 	return &api{Tables: tb, h: h, log: &log}
 }
 
@@ -363,7 +364,7 @@ func TestStorageFailureIs500(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var log bytes.Buffer
 			store := dynamoStore(a, tc.customers, tc.keys)
-			h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(apigw.NewEMFHandler(&log, nil)), 2*time.Second)
+			h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(emf.NewHandler(&log, nil)), 2*time.Second)
 			resp, _ := h.Handle(context.Background(), request(testenv.DevClient, sampleCCID, withKey(testenv.DevKey)))
 			checkCommon(t, resp)
 			if resp.StatusCode != 500 {

@@ -16,6 +16,7 @@ import (
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/devkit/testenv"
 	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/emf"
 )
 
 // TestTenantIsolation tries every way of steering client_id or ccid into
@@ -104,10 +105,10 @@ func TestNoPHIInLogs(t *testing.T) {
 
 	var log bytes.Buffer
 	store := tb.Store()
-	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Minute), slog.New(apigw.NewEMFHandler(&log, nil)), time.Second)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Minute), slog.New(emf.NewHandler(&log, nil)), time.Second)
 	broken := dynamo.NewStore(tb.DB, "missing-table", tb.Keys)
-	hBroken := apigw.NewHandler(broken, apikey.NewAuthorizer(broken, 0), slog.New(apigw.NewEMFHandler(&log, nil)), time.Second)
-	hPanic := apigw.NewHandler(&fakeCustomers{fn: func(context.Context) error { panic(*c.FirstName) }}, allowAll{}, slog.New(apigw.NewEMFHandler(&log, nil)), time.Second)
+	hBroken := apigw.NewHandler(broken, apikey.NewAuthorizer(broken, 0), slog.New(emf.NewHandler(&log, nil)), time.Second)
+	hPanic := apigw.NewHandler(&fakeCustomers{fn: func(context.Context) error { panic(*c.FirstName) }}, allowAll{}, slog.New(emf.NewHandler(&log, nil)), time.Second)
 
 	statuses := map[int]bool{}
 	for _, r := range []struct {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/cdm/customer-api/internal/apikey"
+
+	"github.com/cdm/customer-api/internal/emf"
 )
 
 // MetricsNamespace is the CloudWatch namespace of the request metrics.
@@ -27,7 +29,7 @@ const (
 // percentiles over all requests). It is written out rather than marshalled
 // at init, which would build encoding/json's codecs before the first
 // request; a test holds it equal to metricsDirectiveValue's encoding.
-var metricsDirective = trustedJSON(`[{"Dimensions":[["` + DimensionFunctionName + `","` + DimensionStatus + `"],["` + DimensionFunctionName + `"]],` +
+var metricsDirective = emf.TrustedJSON(`[{"Dimensions":[["` + DimensionFunctionName + `","` + DimensionStatus + `"],["` + DimensionFunctionName + `"]],` +
 	`"Metrics":[{"Name":"Requests","Unit":"Count"},{"Name":"Latency","Unit":"Milliseconds"}],"Namespace":"` + MetricsNamespace + `"}]`)
 
 // metricsDirectiveValue is what metricsDirective says, as data.

@@ -13,6 +13,7 @@ import (
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/customer"
+	"github.com/cdm/customer-api/internal/emf"
 )
 
 // fakeCustomers is a map-backed customer store; fn, when set, runs instead.
@@ -40,7 +41,7 @@ func (allowAll) Authorize(context.Context, string, string) error { return nil }
 
 func newUnitHandler(c apigw.Customers) (*apigw.Handler, *bytes.Buffer) {
 	var log bytes.Buffer
-	return apigw.NewHandler(c, allowAll{}, slog.New(apigw.NewEMFHandler(&log, nil)), time.Second), &log
+	return apigw.NewHandler(c, allowAll{}, slog.New(emf.NewHandler(&log, nil)), time.Second), &log
 }
 
 func TestPanicBecomes500(t *testing.T) {
@@ -174,7 +175,7 @@ func (c *countingKeys) Authorize(context.Context, string, string) error {
 func TestMalformedKeysAreRefusedUnread(t *testing.T) {
 	keys := &countingKeys{}
 	var log bytes.Buffer
-	h := apigw.NewHandler(&fakeCustomers{}, keys, slog.New(apigw.NewEMFHandler(&log, nil)), time.Second)
+	h := apigw.NewHandler(&fakeCustomers{}, keys, slog.New(emf.NewHandler(&log, nil)), time.Second)
 	wellFormed := "cdmk_0123456789abcdefghijkl"
 	want, _ := h.Handle(context.Background(), request("acme", "C-1", withKey(wellFormed)))
 	if keys.n != 1 || want.StatusCode != 401 {

@@ -98,3 +98,26 @@ func valueOf(v any) (Value, error) {
 func (o Object) Sort() {
 	slices.SortFunc(o, func(a, b Member) int { return strings.Compare(a.Key, b.Key) })
 }
+
+// nesting is how many levels of objects and lists o holds, itself one.
+func (o Object) nesting() int {
+	deepest := 0
+	for _, m := range o {
+		deepest = max(deepest, m.Value.nesting())
+	}
+	return 1 + deepest
+}
+
+func (v Value) nesting() int {
+	switch v.Kind {
+	case KindObject:
+		return Object(v.Elems).nesting()
+	case KindList:
+		deepest := 0
+		for _, e := range v.Elems {
+			deepest = max(deepest, e.Value.nesting())
+		}
+		return 1 + deepest
+	}
+	return 0
+}

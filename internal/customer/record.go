@@ -6,11 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"sort"
 	"strings"
-	"sync"
-	"time"
 	"unicode/utf8"
 )
 
@@ -20,12 +17,6 @@ const (
 	MaxPostalCodeChars = 10
 	MaxPhoneTypeChars  = 10
 	MaxChannels        = 50
-)
-
-// Values the documentation allows.
-var (
-	ChannelTypes = []string{"sms"}
-	ConsentTypes = []string{"written", "express", "stop"}
 )
 
 // FieldError is one reason a record is invalid.
@@ -52,35 +43,11 @@ func (e InvalidError) Error() string {
 	return strings.Join(parts, "; ")
 }
 
-// record is a customer as the import format writes it: the 200 body's shape.
-type record struct {
-	CCID                 *string         `json:"ccid"`
-	SecondaryAccountID   *string         `json:"secondary_account_id"`
-	FirstName            *string         `json:"first_name"`
-	MiddleName           *string         `json:"middle_name"`
-	LastName             *string         `json:"last_name"`
-	DateOfBirth          *string         `json:"date_of_birth"`
-	SSNLast4             *string         `json:"ssn_last4"`
-	Gender               *string         `json:"gender"`
-	Addresses            []addressRecord `json:"addresses"`
-	NotificationChannels []channelRecord `json:"notification_channels"`
-	Ext                  json.RawMessage `json:"ext"`
-}
-
-type addressRecord struct {
-	Address1      *string `json:"address1"`
-	Address2      *string `json:"address2"`
-	City          *string `json:"city"`
-	StateProvince *string `json:"state_province"`
-	PostalCode    *string `json:"postal_code"`
-	Country       *string `json:"country"`
-}
-
-type channelRecord struct {
-	ChannelType *string `json:"channel_type"`
-	ChannelAddr *string `json:"channel_addr"`
-	ConsentType *string `json:"consent_type"`
-	PhoneType   *string `json:"phone_type"`
+// jsonRecord reads a record with encoding/json, keeping ext as it came for
+// parseExt; the outer Ext hides the Customer's.
+type jsonRecord struct {
+	*Customer
+	Ext json.RawMessage `json:"ext"`
 }
 
 // ParseRecord reads one customer from its JSON object (the documented
@@ -93,7 +60,8 @@ func ParseRecord(data []byte) (Customer, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var r record
+	var c Customer
+	r := jsonRecord{Customer: &c}
 	if err := dec.Decode(&r); err != nil {
 		fe := decodeError(err)
 		if fe.Reason == "unknown field" {
@@ -106,18 +74,11 @@ func ParseRecord(data []byte) (Customer, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return Customer{}, InvalidError{{Reason: "more than one JSON value"}}
 	}
-	c := Customer{
-		CCID: r.CCID, SecondaryAccountID: r.SecondaryAccountID, FirstName: r.FirstName,
-		MiddleName: r.MiddleName, LastName: r.LastName, DateOfBirth: r.DateOfBirth,
-		SSNLast4: r.SSNLast4, Gender: r.Gender,
-		Addresses:            make([]Address, len(r.Addresses)),
-		NotificationChannels: make([]NotificationChannel, len(r.NotificationChannels)),
+	if c.Addresses == nil {
+		c.Addresses = []Address{}
 	}
-	for i, a := range r.Addresses {
-		c.Addresses[i] = Address(a)
-	}
-	for i, n := range r.NotificationChannels {
-		c.NotificationChannels[i] = NotificationChannel(n)
+	if c.NotificationChannels == nil {
+		c.NotificationChannels = []NotificationChannel{}
 	}
 	var errs InvalidError
 	if len(r.Ext) > 0 && string(r.Ext) != "null" {
@@ -149,17 +110,22 @@ func parseExt(raw json.RawMessage) (Object, error) {
 }
 
 // documentedFields are the documented field names of a record, an address
-// and a channel, for naming where an unknown field stands; built on first
-// use, since only importing records needs them, not the Lambda.
-var documentedFields = sync.OnceValue(func() [3]map[string]bool {
-	return [3]map[string]bool{fieldSet(record{}), fieldSet(addressRecord{}), fieldSet(channelRecord{})}
-})
+// and a channel, for naming where an unknown field stands.
+func documentedFields() [3]map[string]bool {
+	var out [3]map[string]bool
+	out[0] = names(customerFields[:], NameAddresses, NameNotificationChannels, NameExt)
+	out[1] = names(addressFields[:])
+	out[2] = names(channelFields[:])
+	return out
+}
 
-func fieldSet(v any) map[string]bool {
+func names[T any](fields []Field[T], more ...string) map[string]bool {
 	set := map[string]bool{}
-	t := reflect.TypeOf(v)
-	for i := range t.NumField() {
-		set[strings.Split(t.Field(i).Tag.Get("json"), ",")[0]] = true
+	for _, f := range fields {
+		set[f.Name] = true
+	}
+	for _, n := range more {
+		set[n] = true
 	}
 	return set
 }
@@ -178,7 +144,7 @@ func unknownFieldPath(data []byte) string {
 			return k
 		}
 	}
-	for name, known := range map[string]map[string]bool{"addresses": addressFields, "notification_channels": channelFields} {
+	for name, known := range map[string]map[string]bool{NameAddresses: addressFields, NameNotificationChannels: channelFields} {
 		var elems []map[string]json.RawMessage
 		if json.Unmarshal(top[name], &elems) != nil {
 			continue
@@ -236,73 +202,29 @@ func kindName(kind string) string {
 func Validate(c Customer) InvalidError {
 	var errs InvalidError
 	add := func(field, reason string) { errs = append(errs, FieldError{field, reason}) }
-	if c.CCID == nil {
-		add("ccid", "required")
-	} else if ValidateCCID(*c.CCID) != nil {
-		add("ccid", fmt.Sprintf("want 1 to %d bytes without control characters", MaxIDBytes))
-	} else if *c.CCID == "." || *c.CCID == ".." {
-		add("ccid", "a dot segment: HTTP clients resolve it away, so no request can name this customer")
+	check(add, "", customerFields[:], &c)
+	numberProblems(add, NameExt, Value{Kind: KindObject, Elems: c.Ext})
+	if c.Ext != nil && c.Ext.nesting() > MaxNesting {
+		add(NameExt, fmt.Sprintf("nested more than %d levels", MaxNesting))
 	}
-	numberProblems(add, "ext", Value{Kind: KindObject, Elems: c.Ext})
-	maxChars(add, "secondary_account_id", c.SecondaryAccountID, MaxNameChars)
-	maxChars(add, "first_name", c.FirstName, MaxNameChars)
-	maxChars(add, "middle_name", c.MiddleName, MaxNameChars)
-	maxChars(add, "last_name", c.LastName, MaxNameChars)
-	if v := c.DateOfBirth; v != nil {
-		if t, err := time.Parse(time.DateOnly, *v); err != nil || t.Format(time.DateOnly) != *v {
-			add("date_of_birth", "want a real date as yyyy-mm-dd")
-		}
-	}
-	if v := c.SSNLast4; v != nil && (len(*v) != 4 || !digits(*v)) {
-		add("ssn_last4", "want 4 digits")
-	}
-	exactChars(add, "gender", c.Gender, 1)
-	for i, a := range c.Addresses {
-		p := fmt.Sprintf("addresses[%d].", i)
-		maxChars(add, p+"address1", a.Address1, MaxNameChars)
-		maxChars(add, p+"address2", a.Address2, MaxNameChars)
-		maxChars(add, p+"city", a.City, MaxNameChars)
-		exactChars(add, p+"state_province", a.StateProvince, 2)
-		maxChars(add, p+"postal_code", a.PostalCode, MaxPostalCodeChars)
-		exactChars(add, p+"country", a.Country, 2)
+	for i := range c.Addresses {
+		check(add, fmt.Sprintf("%s[%d].", NameAddresses, i), addressFields[:], &c.Addresses[i])
 	}
 	if len(c.NotificationChannels) > MaxChannels {
-		add("notification_channels", fmt.Sprintf("at most %d channels", MaxChannels))
+		add(NameNotificationChannels, fmt.Sprintf("at most %d channels", MaxChannels))
 	}
-	for i, n := range c.NotificationChannels {
-		p := fmt.Sprintf("notification_channels[%d].", i)
-		oneOf(add, p+"channel_type", n.ChannelType, ChannelTypes)
-		if v := n.ChannelAddr; v != nil && (len(*v) < 10 || len(*v) > 11 || !digits(*v)) {
-			add(p+"channel_addr", "want 10 or 11 digits")
-		}
-		oneOf(add, p+"consent_type", n.ConsentType, ConsentTypes)
-		maxChars(add, p+"phone_type", n.PhoneType, MaxPhoneTypeChars)
+	for i := range c.NotificationChannels {
+		check(add, fmt.Sprintf("%s[%d].", NameNotificationChannels, i), channelFields[:], &c.NotificationChannels[i])
 	}
 	return errs
 }
 
-func maxChars(add func(string, string), field string, v *string, max int) {
-	if v != nil && utf8.RuneCountInString(*v) > max {
-		add(field, fmt.Sprintf("longer than %d characters", max))
-	}
-}
-
-func exactChars(add func(string, string), field string, v *string, n int) {
-	if v != nil && utf8.RuneCountInString(*v) != n {
-		add(field, fmt.Sprintf("want exactly %d characters", n))
-	}
-}
-
-func oneOf(add func(string, string), field string, v *string, allowed []string) {
-	if v == nil {
-		return
-	}
-	for _, a := range allowed {
-		if *v == a {
-			return
+func check[T any](add func(string, string), prefix string, fields []Field[T], v *T) {
+	for _, f := range fields {
+		if p := f.Rule.Problem(*f.Ref(v)); p != "" {
+			add(prefix+f.Name, p)
 		}
 	}
-	add(field, "want one of "+strings.Join(allowed, ", "))
 }
 
 func digits(s string) bool {

@@ -14,31 +14,9 @@ import (
 
 // Attribute names of the two tables: the storage schema other systems write.
 const (
-	attrPK                   = "pk"
-	attrClientID             = "client_id"
-	attrCCID                 = "ccid"
-	attrSecondaryAccountID   = "secondary_account_id"
-	attrFirstName            = "first_name"
-	attrMiddleName           = "middle_name"
-	attrLastName             = "last_name"
-	attrDateOfBirth          = "date_of_birth"
-	attrSSNLast4             = "ssn_last4"
-	attrGender               = "gender"
-	attrAddresses            = "addresses"
-	attrNotificationChannels = "notification_channels"
-	attrExt                  = "ext"
-
-	attrAddress1      = "address1"
-	attrAddress2      = "address2"
-	attrCity          = "city"
-	attrStateProvince = "state_province"
-	attrPostalCode    = "postal_code"
-	attrCountry       = "country"
-
-	attrChannelType = "channel_type"
-	attrChannelAddr = "channel_addr"
-	attrConsentType = "consent_type"
-	attrPhoneType   = "phone_type"
+	attrPK       = "pk"
+	attrClientID = "client_id"
+	attrCCID     = "ccid"
 
 	attrKeyHash   = "key_hash"
 	attrStatus    = "status"
@@ -66,92 +44,38 @@ func corrupt(attr, reason string) error {
 
 func decodeCustomer(item map[string]types.AttributeValue) (customer.Customer, error) {
 	var c customer.Customer
-	fields := [...]struct {
-		name string
-		dst  **string
-	}{
-		{attrCCID, &c.CCID},
-		{attrSecondaryAccountID, &c.SecondaryAccountID},
-		{attrFirstName, &c.FirstName},
-		{attrMiddleName, &c.MiddleName},
-		{attrLastName, &c.LastName},
-		{attrDateOfBirth, &c.DateOfBirth},
-		{attrSSNLast4, &c.SSNLast4},
-		{attrGender, &c.Gender},
-	}
-	for _, f := range fields {
-		v, err := optionalString(item, f.name)
+	for _, f := range customer.Fields() {
+		v, err := stringValue(item[f.Attr], f.Attr)
 		if err != nil {
 			return customer.Customer{}, err
 		}
-		*f.dst = v
+		*f.Ref(&c) = v
 	}
-
 	var err error
-	if c.Addresses, err = decodeList(item, attrAddresses, addressAttrs, addressField); err != nil {
+	if c.Addresses, err = decodeList(item, customer.NameAddresses, customer.AddressFields()); err != nil {
 		return customer.Customer{}, err
 	}
-	if c.NotificationChannels, err = decodeList(item, attrNotificationChannels, channelAttrs, channelField); err != nil {
+	if c.NotificationChannels, err = decodeList(item, customer.NameNotificationChannels, customer.ChannelFields()); err != nil {
 		return customer.Customer{}, err
 	}
 
-	switch v := item[attrExt].(type) {
+	switch v := item[customer.NameExt].(type) {
 	case nil, *types.AttributeValueMemberNULL:
 	case *types.AttributeValueMemberM:
-		ext, err := extMapDepth(v.Value, attrExt, 0)
+		ext, err := extMap(v.Value, customer.NameExt, 1)
 		if err != nil {
 			return customer.Customer{}, err
 		}
 		c.Ext = ext
 	default:
-		return customer.Customer{}, corrupt(attrExt, "want a map")
+		return customer.Customer{}, corrupt(customer.NameExt, "want a map")
 	}
 	return c, nil
 }
 
-// Attributes of the elements of addresses and notification_channels.
-var (
-	addressAttrs = []string{attrAddress1, attrAddress2, attrCity, attrStateProvince, attrPostalCode, attrCountry}
-	channelAttrs = []string{attrChannelType, attrChannelAddr, attrConsentType, attrPhoneType}
-)
-
-// addressField returns where attribute k of an address element goes.
-func addressField(a *customer.Address, k string) **string {
-	switch k {
-	case attrAddress1:
-		return &a.Address1
-	case attrAddress2:
-		return &a.Address2
-	case attrCity:
-		return &a.City
-	case attrStateProvince:
-		return &a.StateProvince
-	case attrPostalCode:
-		return &a.PostalCode
-	case attrCountry:
-		return &a.Country
-	}
-	panic("dynamo: no address attribute " + k)
-}
-
-// channelField is addressField for notification channels.
-func channelField(n *customer.NotificationChannel, k string) **string {
-	switch k {
-	case attrChannelType:
-		return &n.ChannelType
-	case attrChannelAddr:
-		return &n.ChannelAddr
-	case attrConsentType:
-		return &n.ConsentType
-	case attrPhoneType:
-		return &n.PhoneType
-	}
-	panic("dynamo: no channel attribute " + k)
-}
-
-// decodeList decodes a list of maps whose documented attributes, attrs, are
-// strings; field says where each goes. Undocumented attributes are ignored.
-func decodeList[T any](item map[string]types.AttributeValue, name string, attrs []string, field func(*T, string) **string) ([]T, error) {
+// decodeList decodes a list of maps whose documented attributes, fields,
+// are strings. Undocumented attributes are ignored.
+func decodeList[T any](item map[string]types.AttributeValue, name string, fields []customer.Field[T]) ([]T, error) {
 	l, err := list(item, name)
 	if err != nil {
 		return nil, err
@@ -162,13 +86,12 @@ func decodeList[T any](item map[string]types.AttributeValue, name string, attrs 
 		if !ok {
 			return nil, corrupt(elem(name, i), "want a map")
 		}
-		for _, k := range attrs {
-			v, ok := m.Value[k]
+		for _, f := range fields {
+			v, ok := m.Value[f.Attr]
 			if !ok {
 				continue
 			}
-			dst := field(&out[i], k)
-			if *dst, err = stringValue(v, k); err != nil {
+			if *f.Ref(&out[i]), err = stringValue(v, f.Attr); err != nil {
 				return nil, withPath(err, elem(name, i))
 			}
 		}
@@ -214,10 +137,11 @@ func list(item map[string]types.AttributeValue, name string) ([]types.AttributeV
 	}
 }
 
-// maxExtDepth bounds recursion; DynamoDB itself allows 32 levels.
-const maxExtDepth = 32
-
-func extMapDepth(m map[string]types.AttributeValue, path string, depth int) (customer.Object, error) {
+// extMap converts a map at nesting level depth (ext itself being 1).
+func extMap(m map[string]types.AttributeValue, path string, depth int) (customer.Object, error) {
+	if depth > customer.MaxNesting {
+		return nil, corrupt(path, "nested too deeply")
+	}
 	out := make(customer.Object, len(m))
 	i := 0
 	for k, av := range m {
@@ -234,9 +158,6 @@ func extMapDepth(m map[string]types.AttributeValue, path string, depth int) (cus
 // extValue converts one attribute value into dst. Error paths stop at the
 // ext level, so that no key of the customer's own data is logged.
 func extValue(dst *customer.Value, av types.AttributeValue, path string, depth int) error {
-	if depth >= maxExtDepth {
-		return corrupt(path, "nested too deeply")
-	}
 	switch v := av.(type) {
 	case *types.AttributeValueMemberS:
 		*dst = customer.Value{Kind: customer.KindString, Text: v.Value}
@@ -253,12 +174,15 @@ func extValue(dst *customer.Value, av types.AttributeValue, path string, depth i
 	case *types.AttributeValueMemberB:
 		*dst = customer.Value{Kind: customer.KindBinary, Text: string(v.Value)}
 	case *types.AttributeValueMemberM:
-		o, err := extMapDepth(v.Value, path, depth+1)
+		o, err := extMap(v.Value, path, depth+1)
 		if err != nil {
 			return err
 		}
 		*dst = customer.Value{Kind: customer.KindObject, Elems: o}
 	case *types.AttributeValueMemberL:
+		if depth+1 > customer.MaxNesting {
+			return corrupt(path, "nested too deeply")
+		}
 		l := make([]customer.Member, len(v.Value))
 		for i, e := range v.Value {
 			if err := extValue(&l[i].Value, e, path, depth+1); err != nil {

@@ -211,33 +211,28 @@ func CustomerItem(clientID string, c customer.Customer) (map[string]types.Attrib
 		attrPK:       &types.AttributeValueMemberS{Value: CustomerKey(clientID, *c.CCID)},
 		attrClientID: &types.AttributeValueMemberS{Value: clientID},
 	}
-	putString(item, attrCCID, c.CCID)
-	putString(item, attrSecondaryAccountID, c.SecondaryAccountID)
-	putString(item, attrFirstName, c.FirstName)
-	putString(item, attrMiddleName, c.MiddleName)
-	putString(item, attrLastName, c.LastName)
-	putString(item, attrDateOfBirth, c.DateOfBirth)
-	putString(item, attrSSNLast4, c.SSNLast4)
-	putString(item, attrGender, c.Gender)
-	item[attrAddresses] = listItem(c.Addresses, addressAttrs, addressField)
-	item[attrNotificationChannels] = listItem(c.NotificationChannels, channelAttrs, channelField)
+	for _, f := range customer.Fields() {
+		putString(item, f.Attr, *f.Ref(&c))
+	}
+	item[customer.NameAddresses] = listItem(c.Addresses, customer.AddressFields())
+	item[customer.NameNotificationChannels] = listItem(c.NotificationChannels, customer.ChannelFields())
 	if c.Ext != nil {
 		ext, err := objectAttribute(c.Ext)
 		if err != nil {
 			return nil, err
 		}
-		item[attrExt] = ext
+		item[customer.NameExt] = ext
 	}
 	return item, nil
 }
 
 // listItem is the stored list of elems, each a map of its set fields.
-func listItem[T any](elems []T, attrs []string, field func(*T, string) **string) types.AttributeValue {
+func listItem[T any](elems []T, fields []customer.Field[T]) types.AttributeValue {
 	l := make([]types.AttributeValue, len(elems))
 	for i := range elems {
-		m := make(map[string]types.AttributeValue, len(attrs))
-		for _, k := range attrs {
-			putString(m, k, *field(&elems[i], k))
+		m := make(map[string]types.AttributeValue, len(fields))
+		for _, f := range fields {
+			putString(m, f.Attr, *f.Ref(&elems[i]))
 		}
 		l[i] = &types.AttributeValueMemberM{Value: m}
 	}

@@ -35,6 +35,7 @@ import (
 	"github.com/cdm/customer-api/internal/devkit/dynalite"
 	"github.com/cdm/customer-api/internal/devkit/lambdarun"
 	"github.com/cdm/customer-api/internal/dynamo"
+	"github.com/cdm/customer-api/internal/emf"
 	"github.com/cdm/customer-api/internal/env"
 )
 
@@ -196,7 +197,7 @@ func run() error {
 
 func stepWarm(su *setup) error {
 	store := dynamo.NewStore(su.db, su.settings.CustomersTable, su.settings.APIKeysTable)
-	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Hour), slog.New(apigw.NewEMFHandler(io.Discard, nil)), 2*time.Second)
+	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Hour), slog.New(emf.NewHandler(io.Discard, nil)), 2*time.Second)
 	for _, it := range su.items {
 		hp50, hp99, bp50, bp99, err := warm(su.ctx, h, su.db, su.settings.CustomersTable, it.c)
 		if err != nil {
@@ -362,7 +363,7 @@ func stepClientData(su *setup) error {
 		n := 0
 		start := time.Now()
 		st, err := admin.ExportCustomers(ctx, client, dynamo.BatchOptions{}, func(c customer.Customer) error {
-			if _, err := apigw.EncodeCustomer(c); err != nil {
+			if _, err := customer.EncodeJSON(c); err != nil {
 				return err
 			}
 			n++

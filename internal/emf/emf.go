@@ -1,4 +1,6 @@
-package apigw
+// Package emf is a log/slog handler that writes CloudWatch Embedded Metric
+// Format lines: one JSON object per record, written without reflection.
+package emf
 
 import (
 	"context"
@@ -8,35 +10,41 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/cdm/customer-api/internal/jsontext"
 )
 
-// EMFHandler is a slog.Handler that writes each record as one JSON line,
+// bufPool holds buffers for log lines, which are written and then reused.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// Handler is a slog.Handler that writes each record as one JSON line,
 // ready for CloudWatch Embedded Metric Format: the metric directive is
 // written as is, with no reflection or re-compaction. It writes every line
 // with one Write, and costs about half what slog's JSONHandler does for the
-// access line (BenchmarkAccessLine), on a request path that does little else.
-type EMFHandler struct {
+// access line (apigw's BenchmarkAccessLine), on a request path that does
+// little else.
+type Handler struct {
 	w     io.Writer
 	mu    *sync.Mutex
 	level slog.Leveler
 	attrs []byte // pre-formatted attributes from WithAttrs
 }
 
-// NewEMFHandler returns a handler writing records at or above level to w.
-func NewEMFHandler(w io.Writer, level slog.Leveler) *EMFHandler {
+// NewHandler returns a handler writing records at or above level to w.
+func NewHandler(w io.Writer, level slog.Leveler) *Handler {
 	if level == nil {
 		level = slog.LevelInfo
 	}
-	return &EMFHandler{w: w, mu: &sync.Mutex{}, level: level}
+	return &Handler{w: w, mu: &sync.Mutex{}, level: level}
 }
 
 // Enabled reports whether level is logged.
-func (h *EMFHandler) Enabled(_ context.Context, level slog.Level) bool {
+func (h *Handler) Enabled(_ context.Context, level slog.Level) bool {
 	return level >= h.level.Level()
 }
 
 // WithAttrs returns a handler that adds attrs to every record.
-func (h *EMFHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	h2 := *h
 	h2.attrs = append([]byte(nil), h.attrs...)
 	for _, a := range attrs {
@@ -47,17 +55,17 @@ func (h *EMFHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 // WithGroup is not needed by this product's lines: groups are written with
 // slog.Group attributes. It returns the handler unchanged.
-func (h *EMFHandler) WithGroup(string) slog.Handler { return h }
+func (h *Handler) WithGroup(string) slog.Handler { return h }
 
 // Handle writes r as one line. It fails only when the writer does.
-func (h *EMFHandler) Handle(_ context.Context, r slog.Record) error {
+func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	bp := bufPool.Get().(*[]byte)
 	b := append((*bp)[:0], `{"time":"`...)
 	b = r.Time.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":"`...)
 	b = append(b, r.Level.String()...)
 	b = append(b, `","msg":`...)
-	b = appendString(b, r.Message)
+	b = jsontext.AppendString(b, r.Message)
 	b = append(b, h.attrs...)
 	r.Attrs(func(a slog.Attr) bool {
 		b = appendAttr(b, a)
@@ -72,16 +80,16 @@ func (h *EMFHandler) Handle(_ context.Context, r slog.Record) error {
 	return err
 }
 
-// trustedJSON is JSON this package built and checked once; it is written
+// TrustedJSON is JSON its writer built and checked once; it is written
 // without being checked again on every line.
-type trustedJSON []byte
+type TrustedJSON []byte
 
 func appendAttr(b []byte, a slog.Attr) []byte {
 	if a.Equal(slog.Attr{}) {
 		return b
 	}
 	b = append(b, ',')
-	b = appendString(b, a.Key)
+	b = jsontext.AppendString(b, a.Key)
 	b = append(b, ':')
 	return appendSlogValue(b, a.Value)
 }
@@ -89,7 +97,7 @@ func appendAttr(b []byte, a slog.Attr) []byte {
 func appendSlogValue(b []byte, v slog.Value) []byte {
 	switch v.Kind() {
 	case slog.KindString:
-		return appendString(b, v.String())
+		return jsontext.AppendString(b, v.String())
 	case slog.KindInt64:
 		return strconv.AppendInt(b, v.Int64(), 10)
 	case slog.KindUint64:
@@ -110,7 +118,7 @@ func appendSlogValue(b []byte, v slog.Value) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, a.Key)
+			b = jsontext.AppendString(b, a.Key)
 			b = append(b, ':')
 			b = appendSlogValue(b, a.Value)
 		}
@@ -119,18 +127,18 @@ func appendSlogValue(b []byte, v slog.Value) []byte {
 		return appendSlogValue(b, v.Resolve())
 	}
 	switch x := v.Any().(type) {
-	case trustedJSON:
+	case TrustedJSON:
 		return append(b, x...)
 	case json.RawMessage:
 		if json.Valid(x) {
 			return append(b, x...)
 		}
 	case error:
-		return appendString(b, x.Error())
+		return jsontext.AppendString(b, x.Error())
 	}
 	out, err := json.Marshal(v.Any())
 	if err != nil {
-		return appendString(b, "!ERROR "+err.Error())
+		return jsontext.AppendString(b, "!ERROR "+err.Error())
 	}
 	return append(b, out...)
 }
