@@ -11,6 +11,7 @@ import (
 
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/devkit/localgateway"
 	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/emf"
 	"github.com/cdm/customer-api/internal/env"
@@ -42,7 +43,7 @@ func serve(ctx context.Context, sio stdio, args []string) error {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	srv := &http.Server{
-		Handler:           apigw.NewLocalGateway(handler, *timeout),
+		Handler:           localgateway.New(handler, *timeout),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	fmt.Fprintf(sio.err, "cdmctl: serving http://%s%s (tables %s, %s)\n", ln.Addr(), apigw.Resource, s.CustomersTable, s.APIKeysTable)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/devkit/localgateway"
 	"github.com/cdm/customer-api/internal/devkit/testenv"
 	"github.com/cdm/customer-api/internal/emf"
 )
@@ -62,7 +63,7 @@ func TestSmokeFailsAgainstBrokenServers(t *testing.T) {
 	tb := useTables(t)
 	tb.LoadSample(t)
 	store := tb.Store()
-	gateway := apigw.NewLocalGateway(apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Minute), slog.New(emf.NewHandler(io.Discard, nil)), 2*time.Second), 5*time.Second)
+	gateway := localgateway.New(apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Minute), slog.New(emf.NewHandler(io.Discard, nil)), 2*time.Second), 5*time.Second)
 	cases := []struct {
 		name, failing string
 		wrap          func(w http.ResponseWriter, r *http.Request)

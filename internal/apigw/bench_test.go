@@ -33,12 +33,12 @@ func BenchmarkNonIO(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ev := bench.Event(c)
+			ev := bench.Payload(c)
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
-				if resp, _ := h.Handle(ctx, ev); resp.StatusCode != 200 {
-					b.Fatal(resp.StatusCode)
+				if resp, _ := h.Invoke(ctx, ev); bench.Status(resp) != 200 {
+					b.Fatalf("%s", resp)
 				}
 			}
 		})
@@ -57,11 +57,11 @@ func BenchmarkWarm(b *testing.B) {
 	tb.PutKey(b, bench.Key, bench.Client, nil)
 	store := tb.Store()
 	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, time.Hour), slog.New(emf.NewHandler(io.Discard, nil)), 2*time.Second)
-	ev := bench.Event(c)
+	ev := bench.Payload(c)
 	b.Run("handler", func(b *testing.B) {
 		for b.Loop() {
-			if resp, _ := h.Handle(ctx, ev); resp.StatusCode != 200 {
-				b.Fatal(resp.StatusCode)
+			if resp, _ := h.Invoke(ctx, ev); bench.Status(resp) != 200 {
+				b.Fatalf("%s", resp)
 			}
 		}
 	})
@@ -125,7 +125,7 @@ func BenchmarkRandomKeys(b *testing.B) {
 			for b.Loop() {
 				ev := bench.Event(bench.ExampleCustomer())
 				ev.Headers = map[string]string{apigw.APIKeyHeader: kind.key()}
-				if resp, _ := h.Handle(ctx, ev); resp.StatusCode != 401 {
+				if resp, _ := handle(ctx, h, ev); resp.StatusCode != 401 {
 					b.Fatal(resp.StatusCode)
 				}
 				requests++

@@ -252,7 +252,7 @@ func valueEnd(b []byte, i int) int {
 // aws-lambda-go decoded the whole event.
 func (h *Handler) Lambda() func(context.Context, json.RawMessage) (ProxyResponse, error) {
 	return func(ctx context.Context, event json.RawMessage) (ProxyResponse, error) {
-		return h.respond(ctx, event)
+		return h.Invoke(ctx, event)
 	}
 }
 
@@ -262,7 +262,12 @@ type ProxyResponse []byte
 // MarshalJSON returns the response as it is.
 func (r ProxyResponse) MarshalJSON() ([]byte, error) { return r, nil }
 
-func (h *Handler) respond(ctx context.Context, payload []byte) ([]byte, error) {
+// Invoke answers one proxy event, as raw JSON, with the encoded proxy
+// response: the one request path, which Lambda, the local gateway, the tests
+// and the benchmarks all run. It fails only for an event whose fields the
+// handler reads have the wrong JSON types, which Lambda reports as an
+// invocation error.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	var ev event
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return nil, err
@@ -275,13 +280,21 @@ func (h *Handler) respond(ctx context.Context, payload []byte) ([]byte, error) {
 }
 
 // appendResponse appends the proxy response as aws-lambda-go's encoder
-// writes events.APIGatewayProxyResponse{StatusCode, Headers:
-// responseHeaders, Body}: keys in its order, headers sorted, no HTML
-// escaping, no final newline.
+// writes events.APIGatewayProxyResponse{StatusCode, Headers, Body}: keys in
+// its order, headers sorted, no HTML escaping, no final newline.
 func appendResponse(b []byte, status int, body string) []byte {
 	b = append(b, `{"statusCode":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
-	b = append(b, `,"headers":{"Cache-Control":"no-store","Content-Type":"application/json","X-Content-Type-Options":"nosniff"},"multiValueHeaders":null,"body":`...)
+	b = append(b, `,"headers":{`...)
+	for i, hd := range responseHeaders {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsontext.AppendString(b, hd.Name)
+		b = append(b, ':')
+		b = jsontext.AppendString(b, hd.Value)
+	}
+	b = append(b, `},"multiValueHeaders":null,"body":`...)
 	b = jsontext.AppendString(b, body)
 	return append(b, '}')
 }

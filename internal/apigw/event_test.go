@@ -9,13 +9,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 )
 
-// viaRuntime is what the function answered before it took raw events:
-// aws-lambda-go decoding the whole event into events.APIGatewayProxyRequest,
-// calling Handle, and encoding the response.
+// viaRuntime is the oracle's answer: aws-lambda-go decoding the whole event
+// into events.APIGatewayProxyRequest, calling HandleDecoded, and encoding
+// the response.
 func viaRuntime(t *testing.T, payload []byte) ([]byte, bool) {
 	t.Helper()
 	h, _ := fuzzHandler()
-	out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), payload)
+	out, err := lambda.NewHandler(h.HandleDecoded).Invoke(context.Background(), payload)
 	if err != nil {
 		return nil, false
 	}

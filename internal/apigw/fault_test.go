@@ -44,7 +44,7 @@ func invoke(t *testing.T, h *apigw.Handler) (int, string, time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), invocationTimeout)
 	defer cancel()
 	start := time.Now()
-	resp, err := h.Handle(ctx, request(testenv.DevClient, sampleCCID, withKey(testenv.DevKey)))
+	resp, err := handle(ctx, h, request(testenv.DevClient, sampleCCID, withKey(testenv.DevKey)))
 	took := time.Since(start)
 	if err != nil {
 		t.Fatalf("Handle returned an error: %v", err)

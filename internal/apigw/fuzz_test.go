@@ -116,7 +116,7 @@ func FuzzHandler(f *testing.F) {
 			return // not an event: API Gateway never sends one
 		}
 		h, log := fuzzHandler()
-		resp, err := h.Handle(context.Background(), req)
+		resp, err := handle(context.Background(), h, req)
 		checkResponse(t, resp, err, log)
 	})
 }
@@ -146,7 +146,7 @@ func FuzzRequestFields(f *testing.F) {
 			req.Headers = map[string]string{header: key}
 		}
 		h, log := fuzzHandler()
-		resp, err := h.Handle(context.Background(), req)
+		resp, err := handle(context.Background(), h, req)
 		checkResponse(t, resp, err, log)
 		if resp.StatusCode == 200 && (clientID != "demo-clinic" || ccid != "BAK-11984-007") {
 			t.Fatalf("200 for client %q ccid %q", clientID, ccid)

@@ -13,12 +13,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/customer"
 )
+
+// Resource is the route of the endpoint, as API Gateway names it.
+const Resource = "/cdm/client/{client_id}/customer/{ccid}"
 
 // APIKeyHeader is the request header that carries the caller's API key.
 const APIKeyHeader = "xx-relay-api-key" // #nosec G101 -- a header name, not a credential
@@ -72,18 +74,6 @@ func NewHandler(customers Customers, keys Authorizer, log *slog.Logger, storageT
 		o(h)
 	}
 	return h
-}
-
-// Handle serves one proxy event, decoded. It always returns a nil error:
-// API Gateway turns a returned error into a bare 502.
-func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	status, body := h.serve(ctx, request{
-		requestID: req.RequestContext.RequestID,
-		clientID:  req.PathParameters["client_id"],
-		ccid:      req.PathParameters["ccid"],
-		key:       keyIn(req.Headers, req.MultiValueHeaders),
-	})
-	return response(status, body), nil
 }
 
 // request is what the handler reads of a proxy event.

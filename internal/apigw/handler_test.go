@@ -60,7 +60,7 @@ func withKey(key string) map[string]string { return map[string]string{"xx-relay-
 
 func (a *api) get(t *testing.T, req events.APIGatewayProxyRequest) events.APIGatewayProxyResponse {
 	t.Helper()
-	resp, err := a.h.Handle(context.Background(), req)
+	resp, err := handle(context.Background(), a.h, req)
 	if err != nil {
 		t.Fatalf("Handle returned an error (API Gateway would answer 502): %v", err)
 	}
@@ -133,7 +133,8 @@ func TestStatusRows(t *testing.T) {
 		{"row 3: ccid with control character", request(testenv.DevClient, "BAK\n1", withKey(testenv.DevKey)), 400, ""},
 		{"row 3: ccid with DEL", request(testenv.DevClient, "BAK\x7f1", withKey(testenv.DevKey)), 400, ""},
 		{"row 3: ccid with C1 control", request(testenv.DevClient, "BAK\u00851", withKey(testenv.DevKey)), 400, ""},
-		{"row 3: ccid not UTF-8", request(testenv.DevClient, "BAK\xff", withKey(testenv.DevKey)), 400, ""},
+		// An event is JSON, so bytes that are not UTF-8 arrive as U+FFFD.
+		{"row 4: ccid not UTF-8, read as U+FFFD", request(testenv.DevClient, "BAK\xff", withKey(testenv.DevKey)), 404, ""},
 		{"row 4: ccid of exactly 100 bytes", request(testenv.DevClient, strings.Repeat("x", 100), withKey(testenv.DevKey)), 404, ""},
 		{"row 4: unknown ccid", request(testenv.DevClient, "NO-SUCH", withKey(testenv.DevKey)), 404, ""},
 		{"row 4: another tenant's ccid", request("other-clinic", sampleCCID, withKey(otherKey)), 404, ""},
@@ -365,7 +366,7 @@ func TestStorageFailureIs500(t *testing.T) {
 			var log bytes.Buffer
 			store := dynamoStore(a, tc.customers, tc.keys)
 			h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(emf.NewHandler(&log, nil)), 2*time.Second)
-			resp, _ := h.Handle(context.Background(), request(testenv.DevClient, sampleCCID, withKey(testenv.DevKey)))
+			resp, _ := handle(context.Background(), h, request(testenv.DevClient, sampleCCID, withKey(testenv.DevKey)))
 			checkCommon(t, resp)
 			if resp.StatusCode != 500 {
 				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)

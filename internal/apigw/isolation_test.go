@@ -126,7 +126,7 @@ func TestNoPHIInLogs(t *testing.T) {
 		{hBroken, request("clinic", "C-1", withKey(rawKey))},
 		{hPanic, request("clinic", "C-1", withKey(rawKey))},
 	} {
-		resp, _ := r.h.Handle(ctx, r.req)
+		resp, _ := handle(ctx, r.h, r.req)
 		statuses[resp.StatusCode] = true
 	}
 	for _, s := range []int{200, 400, 401, 404, 500} {

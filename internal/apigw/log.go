@@ -90,6 +90,13 @@ func (h *Handler) logRequest(ctx context.Context, requestID, clientID, ccid, key
 	_ = handler.Handle(ctx, rec)
 }
 
+// LogGatewayAnswer writes the access line of a request the gateway in front
+// answered itself (no route, wrong method), as API Gateway's own logs would
+// carry it: no path, no key, which may name a record no one read.
+func (h *Handler) LogGatewayAnswer(ctx context.Context, requestID string, status int, latency time.Duration) {
+	h.logRequest(ctx, requestID, "", "", "", status, latency, false, nil)
+}
+
 func truncate(s string) string {
 	if len(s) <= maxLoggedID {
 		return s

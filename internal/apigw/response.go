@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/customer"
 )
@@ -23,12 +21,6 @@ var errorTable = []struct {
 }
 
 const internalErrorMessage = "An unexpected server error occurred. Please retry your request."
-
-// Messages of the errors the local gateway answers itself.
-const (
-	routeNotFoundMessage    = "Not Found"
-	methodNotAllowedMessage = "Method Not Allowed"
-)
 
 func statusOf(err error) int {
 	for _, e := range errorTable {
@@ -48,17 +40,20 @@ func messageOf(status int) string {
 	return internalErrorMessage
 }
 
-// responseHeaders go on every response; the body is patient data. The map is
-// shared by all responses and never written after init.
-var responseHeaders = map[string]string{
-	"Content-Type":           "application/json",
-	"Cache-Control":          "no-store",
-	"X-Content-Type-Options": "nosniff",
+// Header is one response header.
+type Header struct{ Name, Value string }
+
+// responseHeaders go on every response, sorted by name: the body is patient
+// data, so no cache may keep it and no browser may sniff it.
+var responseHeaders = [...]Header{
+	{"Cache-Control", "no-store"},
+	{"Content-Type", "application/json"},
+	{"X-Content-Type-Options", "nosniff"},
 }
 
-func response(status int, body string) events.APIGatewayProxyResponse {
-	return events.APIGatewayProxyResponse{StatusCode: status, Headers: responseHeaders, Body: body}
-}
+// ResponseHeaders returns the headers every response carries, for those
+// that answer as the API does (the local gateway) or check that it does.
+func ResponseHeaders() []Header { return append([]Header(nil), responseHeaders[:]...) }
 
 type errorBody struct {
 	Message   string `json:"message"`

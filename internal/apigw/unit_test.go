@@ -46,7 +46,7 @@ func newUnitHandler(c apigw.Customers) (*apigw.Handler, *bytes.Buffer) {
 
 func TestPanicBecomes500(t *testing.T) {
 	h, log := newUnitHandler(&fakeCustomers{fn: func(context.Context) error { panic("boom with secret") }})
-	resp, err := h.Handle(context.Background(), request("c", "x", withKey("cdmk_unit_test_key_000000")))
+	resp, err := handle(context.Background(), h, request("c", "x", withKey("cdmk_unit_test_key_000000")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestStorageDeadlineFollowsInvocationDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	resp, _ := h.Handle(ctx, request("c", "x", withKey("cdmk_unit_test_key_000000")))
+	resp, _ := handle(ctx, h, request("c", "x", withKey("cdmk_unit_test_key_000000")))
 	took := time.Since(start)
 	if resp.StatusCode != 500 {
 		t.Fatalf("status %d", resp.StatusCode)
@@ -93,7 +93,7 @@ func TestStorageTimeoutBoundsALongInvocation(t *testing.T) {
 	}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	h.Handle(ctx, request("c", "x", withKey("cdmk_unit_test_key_000000")))
+	handle(ctx, h, request("c", "x", withKey("cdmk_unit_test_key_000000")))
 	if left > time.Second || left < 900*time.Millisecond {
 		t.Errorf("storage had %v, want the 1s storage timeout", left)
 	}
@@ -101,8 +101,8 @@ func TestStorageTimeoutBoundsALongInvocation(t *testing.T) {
 
 func TestAccessLogLine(t *testing.T) {
 	h, log := newUnitHandler(&fakeCustomers{})
-	h.Handle(context.Background(), request("acme", "C-1", withKey("secret-raw-key-0000")))
-	h.Handle(context.Background(), request("acme", "C-2", withKey("secret-raw-key-0000")))
+	handle(context.Background(), h, request("acme", "C-1", withKey("secret-raw-key-0000")))
+	handle(context.Background(), h, request("acme", "C-2", withKey("secret-raw-key-0000")))
 	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("want one line per request, got %d:\n%s", len(lines), log.String())
@@ -177,14 +177,14 @@ func TestMalformedKeysAreRefusedUnread(t *testing.T) {
 	var log bytes.Buffer
 	h := apigw.NewHandler(&fakeCustomers{}, keys, slog.New(emf.NewHandler(&log, nil)), time.Second)
 	wellFormed := "cdmk_0123456789abcdefghijkl"
-	want, _ := h.Handle(context.Background(), request("acme", "C-1", withKey(wellFormed)))
+	want, _ := handle(context.Background(), h, request("acme", "C-1", withKey(wellFormed)))
 	if keys.n != 1 || want.StatusCode != 401 {
 		t.Fatalf("well-formed key: %d lookups, status %d", keys.n, want.StatusCode)
 	}
 	for _, k := range []string{strings.Repeat("k", apikey.MaxKeyBytes+1), "cdmk_tab\tinside_000000",
 		"cdmk_nul\x00inside_000000", "cdmk_é_non_ascii_0000000", "cdmk_del\x7finside_000000"} {
 		keys.n = 0
-		resp, _ := h.Handle(context.Background(), request("acme", "C-1", withKey(k)))
+		resp, _ := handle(context.Background(), h, request("acme", "C-1", withKey(k)))
 		if keys.n != 0 {
 			t.Errorf("%q: %d key lookups, want none", k, keys.n)
 		}

@@ -401,10 +401,10 @@ func capacity(st dynamo.ReadStats) string {
 }
 
 func warm(ctx context.Context, h *apigw.Handler, db *dynamodb.Client, table string, c customer.Customer) (hp50, hp99, bp50, bp99 time.Duration, err error) {
-	ev := bench.Event(c)
+	ev := bench.Payload(c)
 	in := &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: dynamo.CustomerKey(bench.Client, *c.CCID)}}}
 	for range 200 {
-		_, _ = h.Handle(ctx, ev)
+		_, _ = h.Invoke(ctx, ev)
 		if _, err := db.GetItem(ctx, in); err != nil {
 			return 0, 0, 0, 0, err
 		}
@@ -412,10 +412,10 @@ func warm(ctx context.Context, h *apigw.Handler, db *dynamodb.Client, table stri
 	hs, bs := make([]time.Duration, 0, *requests), make([]time.Duration, 0, *requests)
 	handler := func() error {
 		t := time.Now()
-		resp, _ := h.Handle(ctx, ev)
+		resp, _ := h.Invoke(ctx, ev)
 		hs = append(hs, time.Since(t))
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("handler answered %d", resp.StatusCode)
+		if st := bench.Status(resp); st != 200 {
+			return fmt.Errorf("handler answered %d", st)
 		}
 		return nil
 	}
@@ -450,7 +450,7 @@ func nonIO(c customer.Customer) (float64, int64, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	ev := bench.Event(c)
+	ev := bench.Payload(c)
 	ctx := context.Background()
 	var ns []float64
 	var allocs int64
@@ -458,7 +458,7 @@ func nonIO(c customer.Customer) (float64, int64, error) {
 		r := testing.Benchmark(func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				_, _ = h.Handle(ctx, ev)
+				_, _ = h.Invoke(ctx, ev)
 			}
 		})
 		ns = append(ns, float64(r.NsPerOp()))

@@ -21,6 +21,7 @@ import (
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
 	"github.com/cdm/customer-api/internal/devkit/apiclient"
+	"github.com/cdm/customer-api/internal/devkit/localgateway"
 	"github.com/cdm/customer-api/internal/devkit/samtemplate"
 	"github.com/cdm/customer-api/internal/devkit/testenv"
 )
@@ -65,7 +66,7 @@ func TestClientDecodesEveryStatus(t *testing.T) {
 	}
 	store := tb.Store()
 	h := apigw.NewHandler(store, apikey.NewAuthorizer(store, 0), slog.New(slog.DiscardHandler), 2*time.Second)
-	fn := httptest.NewServer(apigw.NewLocalGateway(h, 5*time.Second))
+	fn := httptest.NewServer(localgateway.New(h, 5*time.Second))
 	defer fn.Close()
 	gw := httptest.NewServer(gatewayResponses(t))
 	defer gw.Close()

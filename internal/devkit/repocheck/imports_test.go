@@ -13,9 +13,10 @@ const (
 )
 
 // cdmctlLocalRun are the devkit packages cmd/cdmctl may import: its
-// local-run and build commands, invoke (the Lambda emulator) and template
-// (the Managed Instances template). Nothing else of the product may.
-var cdmctlLocalRun = []string{devkit + "lambdarun", devkit + "samtemplate"}
+// local-run and build commands, serve (the local gateway), invoke (the
+// Lambda emulator) and template (the Managed Instances template). Nothing
+// else of the product may.
+var cdmctlLocalRun = []string{devkit + "localgateway", devkit + "lambdarun", devkit + "samtemplate"}
 
 // importGraph returns, for every package the programs build, the packages
 // it imports (tests excluded), from go list.

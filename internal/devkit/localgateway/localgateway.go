@@ -1,9 +1,14 @@
-package apigw
+// Package localgateway serves the endpoint over HTTP as API Gateway would,
+// for make run (cdmctl serve) and tests: each request becomes the REST API
+// proxy event the gateway sends, answered by the handler's raw-event path,
+// the one Lambda runs.
+package localgateway
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
@@ -11,30 +16,32 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/cdm/customer-api/internal/apigw"
 )
 
-// Resource is the route of the endpoint, as API Gateway names it.
-const Resource = "/cdm/client/{client_id}/customer/{ccid}"
+// Messages of the errors the gateway answers itself, as API Gateway's.
+const (
+	routeNotFoundMessage    = "Not Found"
+	methodNotAllowedMessage = "Method Not Allowed"
+)
 
-// LocalGateway serves the endpoint over HTTP as API Gateway would: each
-// request becomes the REST API proxy event the gateway sends, handled by the
-// very Handler the Lambda runs, with the invocation deadline a function of
-// the given timeout has.
-type LocalGateway struct {
-	handler *Handler
+// Gateway serves the endpoint over HTTP as API Gateway would, with the
+// invocation deadline a function of the given timeout has.
+type Gateway struct {
+	handler *apigw.Handler
 	timeout time.Duration
 	stage   string
 }
 
-// NewLocalGateway returns a LocalGateway for h whose invocations have
-// timeout to run.
-func NewLocalGateway(h *Handler, timeout time.Duration) *LocalGateway {
-	return &LocalGateway{handler: h, timeout: timeout, stage: "local"}
+// New returns a Gateway for h whose invocations have timeout to run.
+func New(h *apigw.Handler, timeout time.Duration) *Gateway {
+	return &Gateway{handler: h, timeout: timeout, stage: "local"}
 }
 
 // ServeHTTP answers one request as API Gateway, and the function behind it,
 // would.
-func (g *LocalGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	requestID := newRequestID()
 	params, ok := routeParams(r.URL)
@@ -49,7 +56,12 @@ func (g *LocalGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), g.timeout)
 	defer cancel()
-	resp, _ := g.handler.Handle(ctx, g.event(r, params, requestID))
+	resp, err := g.invoke(ctx, g.event(r, params, requestID))
+	if err != nil {
+		// API Gateway answers a failed invocation with a bare 502.
+		g.gatewayError(w, r, start, http.StatusBadGateway, "Internal server error", requestID)
+		return
+	}
 	h := w.Header()
 	for k, v := range resp.Headers {
 		h.Set(k, v)
@@ -62,6 +74,21 @@ func (g *LocalGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write([]byte(resp.Body))
+}
+
+// invoke runs the handler's raw-event path on ev and decodes its answer.
+func (g *Gateway) invoke(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	out, err := g.handler.Invoke(ctx, payload)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	var resp events.APIGatewayProxyResponse
+	err = json.Unmarshal(out, &resp)
+	return resp, err
 }
 
 // routeParams matches /cdm/client/{client_id}/customer/{ccid} on the escaped
@@ -80,7 +107,7 @@ func routeParams(u *url.URL) (map[string]string, bool) {
 	return map[string]string{"client_id": clientID, "ccid": ccid}, true
 }
 
-func (g *LocalGateway) event(r *http.Request, params map[string]string, requestID string) events.APIGatewayProxyRequest {
+func (g *Gateway) event(r *http.Request, params map[string]string, requestID string) events.APIGatewayProxyRequest {
 	headers := make(map[string]string, len(r.Header))
 	multi := make(map[string][]string, len(r.Header))
 	for k, vs := range r.Header {
@@ -103,7 +130,7 @@ func (g *LocalGateway) event(r *http.Request, params map[string]string, requestI
 	sourceIP, _, _ := net.SplitHostPort(r.RemoteAddr)
 	now := time.Now()
 	return events.APIGatewayProxyRequest{
-		Resource:                        Resource,
+		Resource:                        apigw.Resource,
 		Path:                            r.URL.Path,
 		HTTPMethod:                      r.Method,
 		Headers:                         headers,
@@ -114,7 +141,7 @@ func (g *LocalGateway) event(r *http.Request, params map[string]string, requestI
 		RequestContext: events.APIGatewayProxyRequestContext{
 			Stage:            g.stage,
 			RequestID:        requestID,
-			ResourcePath:     Resource,
+			ResourcePath:     apigw.Resource,
 			HTTPMethod:       r.Method,
 			Path:             "/" + g.stage + r.URL.Path,
 			Protocol:         r.Proto,
@@ -128,14 +155,14 @@ func (g *LocalGateway) event(r *http.Request, params map[string]string, requestI
 // gatewayError answers a request that never reaches the function, as API
 // Gateway's own responses do, and logs it like any other request (without
 // the path, which may carry identifiers of a record no one read).
-func (g *LocalGateway) gatewayError(w http.ResponseWriter, r *http.Request, start time.Time, status int, message, requestID string) {
+func (g *Gateway) gatewayError(w http.ResponseWriter, r *http.Request, start time.Time, status int, message, requestID string) {
 	h := w.Header()
-	for k, v := range responseHeaders {
-		h.Set(k, v)
+	for _, hd := range apigw.ResponseHeaders() {
+		h.Set(hd.Name, hd.Value)
 	}
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(ErrorBody(message, requestID)))
-	g.handler.logRequest(r.Context(), requestID, "", "", "", status, time.Since(start), false, nil)
+	_, _ = w.Write([]byte(apigw.ErrorBody(message, requestID)))
+	g.handler.LogGatewayAnswer(r.Context(), requestID, status, time.Since(start))
 }
 
 // newRequestID returns a random UUID-shaped request ID, as API Gateway's are.
