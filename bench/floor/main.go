@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/cdm/customer-api/internal/customer"
 )
 
 var documented = []string{"ccid", "secondary_account_id", "first_name", "middle_name", "last_name", "date_of_birth", "ssn_last4", "gender"}
@@ -33,9 +34,13 @@ func main() {
 	})
 	table := os.Getenv("CUSTOMERS_TABLE")
 	lambda.Start(func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+		client, err := customer.ParseClientID(req.PathParameters["client_id"])
+		if err != nil {
+			return events.APIGatewayProxyResponse{StatusCode: 401, Body: `{"message":"Unauthorized"}`}, nil
+		}
 		out, err := db.GetItem(ctx, &dynamodb.GetItemInput{
 			TableName: aws.String(table),
-			Key:       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: req.PathParameters["client_id"] + "#" + req.PathParameters["ccid"]}},
+			Key:       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: customer.Key(client, req.PathParameters["ccid"])}},
 		})
 		if err != nil {
 			return events.APIGatewayProxyResponse{StatusCode: 500, Body: `{"message":"error"}`}, nil

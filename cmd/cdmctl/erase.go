@@ -26,13 +26,14 @@ func deleteCustomers(ctx context.Context, sio stdio, args []string) error {
 		return err
 	}
 	fs := newFlags("delete", sio, &s)
-	client := fs.String("client", "", "client `ID` whose customers to erase")
+	client := clientVar(fs, "client `ID` whose customers to erase")
 	file := fs.String("file", "", "`FILE` of ccids, one a line (or NDJSON records, such as an export)")
 	yes := fs.Bool("yes", false, fmt.Sprintf("erase more than %d customers", confirmAbove))
 	if err := parse(fs, args, -1); err != nil {
 		return err
 	}
-	if err := checkClient(*client); err != nil {
+	clientID, err := client.required()
+	if err != nil {
 		return err
 	}
 	ccids := fs.Args()
@@ -57,14 +58,14 @@ func deleteCustomers(ctx context.Context, sio stdio, args []string) error {
 		}
 	}
 	if len(ccids) > confirmAbove && !*yes {
-		return fmt.Errorf("%w: this erases up to %d customers of client %s for good; run again with --yes", errUsage, len(ccids), *client)
+		return fmt.Errorf("%w: this erases up to %d customers of client %s for good; run again with --yes", errUsage, len(ccids), clientID)
 	}
 	db, err := env.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}
-	audit := newAuditLog(sio.err, env.Operator(ctx, s), *client)
-	res, err := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable).EraseCustomers(ctx, *client, ccids, dynamo.BatchOptions{Erased: audit.erased})
+	audit := newAuditLog(sio.err, env.Operator(ctx, s), clientID)
+	res, err := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable).EraseCustomers(ctx, clientID, ccids, dynamo.BatchOptions{Erased: audit.erased})
 	for _, id := range res.Absent {
 		fmt.Fprintf(sio.err, "not stored: %s\n", id)
 	}
@@ -139,19 +140,19 @@ type auditLine struct {
 	CCID     string `json:"ccid"`
 }
 
-func newAuditLog(w io.Writer, operator, clientID string) *auditLog {
-	return &auditLog{enc: json.NewEncoder(w), operator: operator, client: clientID}
+func newAuditLog(w io.Writer, operator string, client customer.ClientID) *auditLog {
+	return &auditLog{enc: json.NewEncoder(w), operator: operator, client: client.String()}
 }
 
 func (a *auditLog) erased(ccids []string) { a.erasedOf(a.client, ccids) }
 
-// erasedOf writes the lines of clientID's erased ccids, for a command that
-// erases several clients' customers.
-func (a *auditLog) erasedOf(clientID string, ccids []string) {
+// erasedOf writes the lines of the erased ccids of a client, as its pks name
+// it, for a command that erases several clients' customers.
+func (a *auditLog) erasedOf(client string, ccids []string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	for _, id := range ccids {
-		_ = a.enc.Encode(auditLine{Time: now, Operator: a.operator, ClientID: clientID, CCID: id})
+		_ = a.enc.Encode(auditLine{Time: now, Operator: a.operator, ClientID: client, CCID: id})
 	}
 }

@@ -20,12 +20,13 @@ func export(ctx context.Context, sio stdio, args []string) error {
 		return err
 	}
 	fs := newFlags("export", sio, &s)
-	client := fs.String("client", "", "client `ID` whose customers to export")
+	client := clientVar(fs, "client `ID` whose customers to export")
 	out := fs.String("out", "-", "`FILE` to write (created with mode 0600, whole or not at all), or - for stdout")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := checkClient(*client); err != nil {
+	clientID, err := client.required()
+	if err != nil {
 		return err
 	}
 	db, err := env.DynamoDB(ctx, s)
@@ -33,18 +34,18 @@ func export(ctx context.Context, sio stdio, args []string) error {
 		return err
 	}
 	admin := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable)
-	n, st, err := exportTo(ctx, sio, admin, *client, *out)
+	n, st, err := exportTo(ctx, sio, admin, clientID, *out)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(sio.err, "exported %d customers of client %s to %s (%d index entries, %d items read in %d requests)\n", n, *client, *out, st.IndexEntries, st.Items, st.Requests)
+	fmt.Fprintf(sio.err, "exported %d customers of client %s to %s (%d index entries, %d items read in %d requests)\n", n, clientID, *out, st.IndexEntries, st.Items, st.Requests)
 	return nil
 }
 
 // exportTo writes clientID's customers as NDJSON in the import format to
 // path (- for stdout). A file appears only when the export is complete:
 // it is written beside path and renamed over it at the end.
-func exportTo(ctx context.Context, sio stdio, admin *dynamo.Admin, clientID, path string) (int, dynamo.ReadStats, error) {
+func exportTo(ctx context.Context, sio stdio, admin *dynamo.Admin, clientID customer.ClientID, path string) (int, dynamo.ReadStats, error) {
 	var w io.Writer = sio.out
 	var tmp *os.File
 	if path != "-" {
@@ -97,11 +98,4 @@ func exportTo(ctx context.Context, sio stdio, admin *dynamo.Admin, clientID, pat
 	}
 	tmp = nil
 	return n, st, nil
-}
-
-func checkClient(id string) error {
-	if customer.ValidateClientID(id) != nil {
-		return fmt.Errorf("%w: --client %q: want 1 to %d bytes of UTF-8 without '#' or control characters", errUsage, id, customer.MaxIDBytes)
-	}
-	return nil
 }

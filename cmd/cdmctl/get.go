@@ -16,13 +16,14 @@ func get(ctx context.Context, sio stdio, args []string) error {
 		return err
 	}
 	fs := newFlags("get", sio, &s)
-	client := fs.String("client", "", "client `ID`")
+	client := clientVar(fs, "client `ID`")
 	if err := parse(fs, args, 1); err != nil {
 		return err
 	}
 	ccid := fs.Arg(0)
-	if customer.ValidateClientID(*client) != nil {
-		return fmt.Errorf("%w: --client %q is not a valid client ID", errUsage, *client)
+	clientID, err := client.required()
+	if err != nil {
+		return err
 	}
 	if customer.ValidateCCID(ccid) != nil {
 		return fmt.Errorf("%w: %q is not a valid ccid", errUsage, ccid)
@@ -31,9 +32,9 @@ func get(ctx context.Context, sio stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	cust, err := dynamo.NewStore(db, s.CustomersTable, s.APIKeysTable).Customer(ctx, *client, ccid)
+	cust, err := dynamo.NewStore(db, s.CustomersTable, s.APIKeysTable).Customer(ctx, clientID, ccid)
 	if errors.Is(err, customer.ErrNotFound) {
-		return fmt.Errorf("no customer %s for client %s", ccid, *client)
+		return fmt.Errorf("no customer %s for client %s", ccid, clientID)
 	}
 	if err != nil {
 		return err

@@ -23,7 +23,7 @@ func importCustomers(ctx context.Context, sio stdio, args []string) error {
 		return err
 	}
 	fs := newFlags("import", sio, &s)
-	client := fs.String("client", "", "client `ID` the customers belong to")
+	client := clientVar(fs, "client `ID` the customers belong to")
 	skipInvalid := fs.Bool("skip-invalid", false, "write the valid records even if some are invalid")
 	dryRun := fs.Bool("dry-run", false, "validate only; write nothing")
 	inFlight := fs.Int("in-flight", 4, "BatchWriteItem requests in flight at once")
@@ -33,7 +33,8 @@ func importCustomers(ctx context.Context, sio stdio, args []string) error {
 	if err := parse(fs, args, 1); err != nil {
 		return err
 	}
-	if err := checkClient(*client); err != nil {
+	clientID, err := client.required()
+	if err != nil {
 		return err
 	}
 	if *inFlight < 1 || *inFlight > 64 {
@@ -75,14 +76,14 @@ func importCustomers(ctx context.Context, sio stdio, args []string) error {
 		return fmt.Errorf("%d invalid record(s); nothing written: --sync would erase their customers, so it needs every record valid", len(rejects))
 	}
 	if *sync && len(entries) == 0 {
-		return fmt.Errorf("%w: --sync with no records would erase every customer of client %s; offboard does that on purpose", errUsage, *client)
+		return fmt.Errorf("%w: --sync with no records would erase every customer of client %s; offboard does that on purpose", errUsage, clientID)
 	}
 	if len(rejects) > 0 && !*skipInvalid {
 		summary(0)
 		return fmt.Errorf("%d invalid record(s); nothing written (--skip-invalid writes the valid ones)", len(rejects))
 	}
 	if *sync {
-		return importSync(ctx, sio, s, *client, name, entries, syncOptions{dryRun: *dryRun, maxErase: *maxErase, force: *force, inFlight: *inFlight})
+		return importSync(ctx, sio, s, clientID, name, entries, syncOptions{dryRun: *dryRun, maxErase: *maxErase, force: *force, inFlight: *inFlight})
 	}
 	if *dryRun {
 		fmt.Fprintf(sio.err, "dry run: %d valid, %d rejected, nothing written\n", len(entries), len(rejects))
@@ -101,7 +102,7 @@ func importCustomers(ctx context.Context, sio stdio, args []string) error {
 		opts.Written = func(n int) { _ = bar.Add(n) }
 		defer bar.Finish()
 	}
-	written, err := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable).PutCustomers(ctx, *client, cs, opts)
+	written, err := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable).PutCustomers(ctx, clientID, cs, opts)
 	reportUnstored(sio, name, entries, err)
 	summary(written)
 	return err
@@ -159,7 +160,7 @@ type syncOptions struct {
 // plans first (from the client index), refuses to erase more than the
 // stated share unless forced, writes the file's records, then erases the
 // customers the file does not hold.
-func importSync(ctx context.Context, sio stdio, s env.Settings, clientID, name string, entries []customer.Entry, o syncOptions) error {
+func importSync(ctx context.Context, sio stdio, s env.Settings, clientID customer.ClientID, name string, entries []customer.Entry, o syncOptions) error {
 	db, err := env.DynamoDB(ctx, s)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/env"
 )
@@ -24,7 +25,7 @@ func keysCreate(ctx context.Context, sio stdio, args []string) error {
 		return err
 	}
 	fs := newFlags("keys create", sio, &s)
-	client := fs.String("client", "", "client `ID` the key may read")
+	client := clientVar(fs, "client `ID` the key may read")
 	label := fs.String("label", "", "free `text` saying whose key it is")
 	expires := fs.Duration("expires", 0, "lifetime such as 720h; 0: never expires")
 	given := fs.String("key", "", "register this key `value` instead of generating one; - reads it from standard input")
@@ -36,7 +37,8 @@ func keysCreate(ctx context.Context, sio stdio, args []string) error {
 			return err
 		}
 	}
-	if err := checkClient(*client); err != nil {
+	clientID, err := client.required()
+	if err != nil {
 		return err
 	}
 	if *expires < 0 {
@@ -53,7 +55,7 @@ func keysCreate(ctx context.Context, sio stdio, args []string) error {
 		return err
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-	rec := apikey.Record{Hash: apikey.Hash(raw), ClientID: *client, Status: apikey.StatusActive, Label: *label, CreatedAt: now}
+	rec := apikey.Record{Hash: apikey.Hash(raw), ClientID: clientID.String(), Status: apikey.StatusActive, Label: *label, CreatedAt: now}
 	if *expires > 0 {
 		rec.ExpiresAt = now.Add(*expires)
 	}
@@ -176,7 +178,7 @@ func findKey(ctx context.Context, admin *dynamo.Admin, table, raw, prefix string
 		}
 		return k, err
 	}
-	keys, err := admin.APIKeys(ctx, "")
+	keys, err := admin.APIKeys(ctx, customer.ClientID{})
 	if err != nil {
 		return apikey.Record{}, err
 	}
@@ -237,7 +239,7 @@ func keysRotate(ctx context.Context, sio stdio, args []string) error {
 		return err
 	}
 	fs := newFlags("keys rotate", sio, &s)
-	client := fs.String("client", "", "client `ID` whose key is rotated")
+	client := clientVar(fs, "client `ID` whose key is rotated")
 	prefix := fs.String("hash", "", "the old key by its hash `prefix`")
 	overlap := fs.Duration("overlap", 24*time.Hour, "how long the old key keeps working")
 	expires := fs.Duration("expires", 0, "the new key's lifetime such as 720h; 0: never expires")
@@ -247,7 +249,8 @@ func keysRotate(ctx context.Context, sio stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkClient(*client); err != nil {
+	clientID, err := client.required()
+	if err != nil {
 		return err
 	}
 	if *overlap < 0 || *expires < 0 {
@@ -270,8 +273,8 @@ func keysRotate(ctx context.Context, sio stdio, args []string) error {
 		return nil
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-	if old.ClientID != *client {
-		return fmt.Errorf("key %s is not client %s's", apikey.HashPrefix(old.Hash), *client)
+	if old.ClientID != clientID.String() {
+		return fmt.Errorf("key %s is not client %s's", apikey.HashPrefix(old.Hash), clientID)
 	}
 	if err := usable(old, now); err != nil {
 		return fmt.Errorf("%w: rotate a working key, or create a new one with keys create", err)
@@ -284,21 +287,21 @@ func keysRotate(ctx context.Context, sio stdio, args []string) error {
 		*label = old.Label
 	}
 	newRaw := apikey.Generate()
-	rec := apikey.Record{Hash: apikey.Hash(newRaw), ClientID: *client, Status: apikey.StatusActive, Label: *label, CreatedAt: now}
+	rec := apikey.Record{Hash: apikey.Hash(newRaw), ClientID: clientID.String(), Status: apikey.StatusActive, Label: *label, CreatedAt: now}
 	if *expires > 0 {
 		rec.ExpiresAt = now.Add(*expires)
 	}
 	end := apikey.RotationEnd(old, now, *overlap)
 	if err := admin.RotateAPIKey(ctx, old, rec, end); err != nil {
 		if errors.Is(err, dynamo.ErrKeyChanged) {
-			return fmt.Errorf("key %s in %s: %w; nothing was created or changed: see it with cdmctl keys list --client %s", apikey.HashPrefix(old.Hash), s.APIKeysTable, err, *client)
+			return fmt.Errorf("key %s in %s: %w; nothing was created or changed: see it with cdmctl keys list --client %s", apikey.HashPrefix(old.Hash), s.APIKeysTable, err, clientID)
 		}
 		return err
 	}
-	auditKey(sio, keyEvent{Operator: env.Operator(ctx, s), Action: "rotate", ClientID: *client, Key: apikey.HashPrefix(old.Hash),
+	auditKey(sio, keyEvent{Operator: env.Operator(ctx, s), Action: "rotate", ClientID: clientID.String(), Key: apikey.HashPrefix(old.Hash),
 		NewKey: apikey.HashPrefix(rec.Hash), ExpiresAt: end.Format(time.RFC3339), WasExpires: rfc3339OrNever(old.ExpiresAt)})
 	fmt.Fprintf(sio.err, "key %s for client %s created%s; it is printed once, on standard output: store it now. Old key %s works until %s\n",
-		apikey.HashPrefix(rec.Hash), *client, expiry(rec), apikey.HashPrefix(old.Hash), end.Format(time.RFC3339))
+		apikey.HashPrefix(rec.Hash), clientID, expiry(rec), apikey.HashPrefix(old.Hash), end.Format(time.RFC3339))
 	if *overlap < s.KeyCacheTTL {
 		fmt.Fprintf(sio.err, "the overlap is shorter than the key cache TTL (%v): a warm function may accept the old key until %s\n",
 			s.KeyCacheTTL, end.Add(s.KeyCacheTTL).Format(time.RFC3339))
@@ -372,7 +375,7 @@ func keysList(ctx context.Context, sio stdio, args []string) error {
 		return err
 	}
 	fs := newFlags("keys list", sio, &s)
-	client := fs.String("client", "", "only keys of this client `ID`")
+	client := clientVar(fs, "only keys of this client `ID`")
 	within := fs.Duration("expiring-within", 0, "only working keys that expire within this `duration`, such as 336h; exit status 3 when there are any")
 	if err := parse(fs, args, 0); err != nil {
 		return err
@@ -384,7 +387,7 @@ func keysList(ctx context.Context, sio stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	keys, err := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable).APIKeys(ctx, *client)
+	keys, err := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable).APIKeys(ctx, client.id)
 	if err != nil {
 		return err
 	}

@@ -136,34 +136,3 @@ func newFlags(name string, sio stdio, s *env.Settings) *flag.FlagSet {
 	fs.StringVar(&s.APIKeysTable, "keys-table", s.APIKeysTable, "API keys table `name` (env API_KEYS_TABLE)")
 	return fs
 }
-
-// parseMixed parses args into fs allowing flags after positional arguments
-// (cdmctl keys rotate KEY --overlap 1h) and returns the positional ones.
-func parseMixed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parse(fs, args, -1); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
-// parse parses args into fs and requires exactly nargs positional arguments
-// (-1: any number).
-func parse(fs *flag.FlagSet, args []string, nargs int) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return fmt.Errorf("%w: %s", errUsage, fs.Name())
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if nargs >= 0 && fs.NArg() != nargs {
-		return fmt.Errorf("%w: %s takes %d argument(s), got %d", errUsage, fs.Name(), nargs, fs.NArg())
-	}
-	return nil
-}

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/env"
 )
@@ -20,21 +21,22 @@ func offboard(ctx context.Context, sio stdio, args []string) error {
 		return err
 	}
 	fs := newFlags("offboard", sio, &s)
-	client := fs.String("client", "", "client `ID` to offboard")
+	client := clientVar(fs, "client `ID` to offboard")
 	out := fs.String("out", "", "`FILE` the client's customers are exported to first")
 	noExport := fs.Bool("no-export", false, "erase without exporting first")
 	yes := fs.Bool("yes", false, "confirm: every key is revoked and every customer erased")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := checkClient(*client); err != nil {
+	clientID, err := client.required()
+	if err != nil {
 		return err
 	}
 	if (*out == "") == !*noExport {
 		return fmt.Errorf("%w: offboard needs --out FILE or --no-export", errUsage)
 	}
 	if !*yes {
-		return fmt.Errorf("%w: offboard revokes every key of client %s and erases every one of its customers for good; run again with --yes", errUsage, *client)
+		return fmt.Errorf("%w: offboard revokes every key of client %s and erases every one of its customers for good; run again with --yes", errUsage, clientID)
 	}
 	db, err := env.DynamoDB(ctx, s)
 	if err != nil {
@@ -44,11 +46,11 @@ func offboard(ctx context.Context, sio stdio, args []string) error {
 
 	if *noExport {
 		fmt.Fprintln(sio.err, "offboard 1/3 export: skipped (--no-export)")
-	} else if err := offboardExport(ctx, sio, admin, *client, *out); err != nil {
+	} else if err := offboardExport(ctx, sio, admin, clientID, *out); err != nil {
 		return fmt.Errorf("offboard 1/3 export: %w (nothing revoked or erased)", err)
 	}
 
-	keys, err := admin.APIKeys(ctx, *client)
+	keys, err := admin.APIKeys(ctx, clientID)
 	if err != nil {
 		return fmt.Errorf("offboard 2/3 revoke keys: %w", err)
 	}
@@ -70,19 +72,19 @@ func offboard(ctx context.Context, sio stdio, args []string) error {
 	}
 	fmt.Fprintf(sio.err, "offboard 2/3 revoke keys: revoked %d, %d were revoked already; callers are refused within the key cache TTL (%v)\n", revoked, already, s.KeyCacheTTL)
 
-	audit := newAuditLog(sio.err, env.Operator(ctx, s), *client)
-	n, err := admin.EraseClient(ctx, *client, dynamo.BatchOptions{Erased: audit.erased})
+	audit := newAuditLog(sio.err, env.Operator(ctx, s), clientID)
+	n, err := admin.EraseClient(ctx, clientID, dynamo.BatchOptions{Erased: audit.erased})
 	if err != nil {
 		return fmt.Errorf("offboard 3/3 erase: %w (%d erased; run again to erase the rest)", batchFailure(sio, err), n)
 	}
-	fmt.Fprintf(sio.err, "offboard 3/3 erase: erased %d customers; client %s is offboarded\n", n, *client)
+	fmt.Fprintf(sio.err, "offboard 3/3 erase: erased %d customers; client %s is offboarded\n", n, clientID)
 	return nil
 }
 
 // offboardExport writes the export, or keeps one an earlier, interrupted
 // offboard wrote, provided it holds every customer still stored: an export
 // made after some were erased must never replace the whole one.
-func offboardExport(ctx context.Context, sio stdio, admin *dynamo.Admin, clientID, path string) error {
+func offboardExport(ctx context.Context, sio stdio, admin *dynamo.Admin, clientID customer.ClientID, path string) error {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		n, _, err := exportTo(ctx, sio, admin, clientID, path)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/env"
 )
@@ -25,7 +26,7 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 	fromKeys := fs.String("keys-from-table", "", "the restored API keys `TABLE`: put back the keys the live table lacks")
 	fromEndpoint := fs.String("from-endpoint", "", "the DynamoDB `URL` of the restored tables (default: the live tables')")
 	fromRegion := fs.String("from-region", "", "the `REGION` of the restored tables (default: the live tables')")
-	client := fs.String("client", "", "restore only this client `ID`'s customers")
+	client := clientVar(fs, "restore only this client `ID`'s customers")
 	all := fs.Bool("all-clients", false, "restore every client's customers")
 	dryRun := fs.Bool("dry-run", false, "count what would change; write nothing")
 	yes := fs.Bool("yes", false, fmt.Sprintf("replace or erase more than %d live customers", confirmAbove))
@@ -36,13 +37,10 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 	switch {
 	case *fromTable == "":
 		return fmt.Errorf("%w: restore needs --from-table, the table restored beside the live one", errUsage)
-	case *all == (*client != ""):
+	case *all == !client.id.IsZero():
 		return fmt.Errorf("%w: restore needs exactly one of --client ID and --all-clients", errUsage)
-	case *client != "":
-		if err := checkClient(*client); err != nil {
-			return err
-		}
 	}
+	clientID := client.id // zero with --all-clients
 	src := s
 	src.CustomersTable, src.APIKeysTable = *fromTable, *fromKeys
 	if *fromEndpoint != "" {
@@ -82,11 +80,11 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 		return fmt.Errorf("the live table: %w", err)
 	}
 	if !source.HasIndex && !*all {
-		fmt.Fprintf(sio.err, "%s has no %s index: reading the whole table to find client %s's customers\n", *fromTable, dynamo.ClientIndex.Name, *client)
+		fmt.Fprintf(sio.err, "%s has no %s index: reading the whole table to find client %s's customers\n", *fromTable, dynamo.ClientIndex.Name, clientID)
 	}
 	live := dynamo.NewAdmin(liveDB, s.CustomersTable, s.APIKeysTable)
 	from := dynamo.NewAdmin(srcDB, src.CustomersTable, src.APIKeysTable)
-	who := "client " + *client
+	who := "client " + clientID.String()
 	if *all {
 		who = "every client"
 	}
@@ -98,13 +96,13 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 	// The plan, always: it reads every item to be copied first, so that an
 	// item the restore refuses stops it before anything is written, and it
 	// holds a large change until --yes.
-	planned, err := live.RestoreCustomers(ctx, from, source, *client, dynamo.RestoreOptions{DryRun: true})
+	planned, err := live.RestoreCustomers(ctx, from, source, clientID, dynamo.RestoreOptions{DryRun: true})
 	if err != nil {
 		return fmt.Errorf("%w; nothing was written", err)
 	}
 	plan := planned.Total()
 	if *fromKeys != "" {
-		if keys, err = live.RestoreKeys(ctx, from, *client, true, *lostKeys); err != nil {
+		if keys, err = live.RestoreKeys(ctx, from, clientID, true, *lostKeys); err != nil {
 			return err
 		}
 	}
@@ -119,8 +117,8 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 			errUsage, plan.Replaced, plan.Erased, who, plan.Restored)
 	}
 	start := time.Now()
-	audit := newAuditLog(sio.err, env.Operator(ctx, s), "")
-	done, err := live.RestoreCustomers(ctx, from, source, *client, dynamo.RestoreOptions{Erased: audit.erasedOf})
+	audit := newAuditLog(sio.err, env.Operator(ctx, s), customer.ClientID{})
+	done, err := live.RestoreCustomers(ctx, from, source, clientID, dynamo.RestoreOptions{Erased: audit.erasedOf})
 	if err != nil {
 		fmt.Fprintf(sio.err, "restore of %s stopped: %v; run it again to finish (it changes only what still differs)\n", who, err)
 		return batchFailure(sio, err)
@@ -128,7 +126,7 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 	// Only into a lost keys table does the keys restore write; otherwise the
 	// plan's comparison is the whole of it.
 	if *lostKeys {
-		if keys, err = live.RestoreKeys(ctx, from, *client, false, true); err != nil {
+		if keys, err = live.RestoreKeys(ctx, from, clientID, false, true); err != nil {
 			return err
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/devkit/faultproxy"
 	"github.com/cdm/customer-api/internal/devkit/testenv"
 )
@@ -364,7 +365,7 @@ func TestRetiredKeyStaysRetiredThroughRestore(t *testing.T) {
 	mustRunIn(t, raws["expired"]+"\n", "keys", "expire", "--in", "0s", "-")
 	authorized := func(raw string) bool {
 		r, err := tb.Store().APIKey(context.Background(), apikey.Hash(raw))
-		return err == nil && r.Allows("acme", time.Now())
+		return err == nil && r.Allows(customer.MustParseClientID("acme"), time.Now())
 	}
 	for what, raw := range raws {
 		if authorized(raw) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/devkit/faultproxy"
 	"github.com/cdm/customer-api/internal/devkit/testenv"
 )
@@ -15,7 +16,7 @@ import (
 // workingKeys returns the hashes of clientID's keys that work now.
 func workingKeys(t *testing.T, tb testenv.Tables, clientID string) map[string]apikey.Record {
 	t.Helper()
-	keys, err := tb.Admin().APIKeys(context.Background(), clientID)
+	keys, err := tb.Admin().APIKeys(context.Background(), customer.MustParseClientID(clientID))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,14 +67,14 @@ func TestManagedInstancesConcurrency(t *testing.T) {
 	// A second client whose customers have the same ccids as the first's
 	// and other names: an answer from the wrong tenant shows.
 	const otherClient, otherKey = "acme-health", "cdmk_acme_concurrency_key_000000"
-	sample, err := tb.Store().Customer(context.Background(), testenv.DevClient, "BAK-11984-007")
+	sample, err := tb.Store().Customer(context.Background(), customer.MustParseClientID(testenv.DevClient), "BAK-11984-007")
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := sample
 	otherName := "OTHER-TENANT"
 	other.FirstName = &otherName
-	if _, err := tb.Admin().PutCustomers(context.Background(), otherClient, []customer.Customer{other}, dynamo.BatchOptions{}); err != nil {
+	if _, err := tb.Admin().PutCustomers(context.Background(), customer.MustParseClientID(otherClient), []customer.Customer{other}, dynamo.BatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	tb.PutKey(t, otherKey, otherClient, nil)

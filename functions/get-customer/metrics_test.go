@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/devkit/dynalite"
 	"github.com/cdm/customer-api/internal/devkit/lambdarun"
 	"github.com/cdm/customer-api/internal/devkit/samtemplate"
@@ -133,7 +134,7 @@ func observeMetrics(t *testing.T) (map[string]map[metric]bool, string) {
 	tb.LoadSample(t)
 	// A corrupt item, for the 500 that the 500 alarm counts.
 	if _, err := tb.DB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(tb.Customers), Item: map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: testenv.DevClient + "#CORRUPT-1"}, "client_id": &types.AttributeValueMemberS{Value: testenv.DevClient},
+		"pk": &types.AttributeValueMemberS{Value: customer.Key(customer.MustParseClientID(testenv.DevClient), "CORRUPT-1")}, "client_id": &types.AttributeValueMemberS{Value: testenv.DevClient},
 		"ccid": &types.AttributeValueMemberS{Value: "CORRUPT-1"}, "first_name": &types.AttributeValueMemberN{Value: "1"},
 	}}); err != nil {
 		return nil, err.Error()

@@ -51,7 +51,7 @@ func BenchmarkWarm(b *testing.B) {
 	tb := testenv.NewTables(b)
 	c := bench.ExampleCustomer()
 	ctx := context.Background()
-	if err := tb.Admin().PutCustomer(ctx, bench.Client, c); err != nil {
+	if err := tb.Admin().PutCustomer(ctx, customer.MustParseClientID(bench.Client), c); err != nil {
 		b.Fatal(err)
 	}
 	tb.PutKey(b, bench.Key, bench.Client, nil)
@@ -65,7 +65,7 @@ func BenchmarkWarm(b *testing.B) {
 			}
 		}
 	})
-	in := &dynamodb.GetItemInput{TableName: aws.String(tb.Customers), Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: dynamo.CustomerKey(bench.Client, *c.CCID)}}}
+	in := &dynamodb.GetItemInput{TableName: aws.String(tb.Customers), Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: customer.Key(bench.ClientID, *c.CCID)}}}
 	b.Run("GetItem", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := tb.DB.GetItem(ctx, in); err != nil {

@@ -25,7 +25,7 @@ import (
 func fuzzHandler() (*apigw.Handler, *bytes.Buffer) {
 	ccid, name := "BAK-11984-007", "Roger"
 	store := &fakeCustomers{
-		byKey: map[string]customer.Customer{"demo-clinic#" + ccid: {CCID: &ccid, FirstName: &name}},
+		byKey: map[string]customer.Customer{customer.Key(customer.MustParseClientID("demo-clinic"), ccid): {CCID: &ccid, FirstName: &name}},
 	}
 	store.fn = func(ctx context.Context) error { return nil }
 	keys := apikey.NewAuthorizer(keyMap{apikey.Hash("cdmk_local_dev_key_do_not_use_in_prod"): {ClientID: "demo-clinic", Status: apikey.StatusActive}}, time.Minute)
@@ -45,7 +45,7 @@ func (k keyMap) APIKey(_ context.Context, hash string) (apikey.Record, error) {
 
 type failOn struct{ *fakeCustomers }
 
-func (f failOn) Customer(ctx context.Context, clientID, ccid string) (customer.Customer, error) {
+func (f failOn) Customer(ctx context.Context, clientID customer.ClientID, ccid string) (customer.Customer, error) {
 	if ccid == "boom" {
 		return customer.Customer{}, context.DeadlineExceeded
 	}

@@ -28,13 +28,13 @@ const APIKeyHeader = "xx-relay-api-key" // #nosec G101 -- a header name, not a c
 // Customers loads one customer. It returns customer.ErrNotFound when none is
 // stored.
 type Customers interface {
-	Customer(ctx context.Context, clientID, ccid string) (customer.Customer, error)
+	Customer(ctx context.Context, client customer.ClientID, ccid string) (customer.Customer, error)
 }
 
-// Authorizer decides whether the key with the given hash may read clientID's
+// Authorizer decides whether the key with the given hash may read client's
 // records: nil, apikey.ErrUnauthorized, or the error that prevented a decision.
 type Authorizer interface {
-	Authorize(ctx context.Context, hash, clientID string) error
+	Authorize(ctx context.Context, hash string, client customer.ClientID) error
 }
 
 // Handler answers GET /cdm/client/{client_id}/customer/{ccid}.
@@ -129,18 +129,19 @@ func (h *Handler) load(ctx context.Context, r request) (string, customer.Custome
 		return "", customer.Customer{}, apikey.ErrUnauthorized
 	}
 	hash := apikey.Hash(key)
-	if customer.ValidateClientID(r.clientID) != nil {
+	client, err := customer.ParseClientID(r.clientID)
+	if err != nil {
 		return hash, customer.Customer{}, apikey.ErrUnauthorized
 	}
 	ctx, cancel := h.storageContext(ctx)
 	defer cancel()
-	if err := h.keys.Authorize(ctx, hash, r.clientID); err != nil {
+	if err := h.keys.Authorize(ctx, hash, client); err != nil {
 		return hash, customer.Customer{}, err
 	}
 	if err := customer.ValidateCCID(r.ccid); err != nil {
 		return hash, customer.Customer{}, err
 	}
-	c, err := h.customers.Customer(ctx, r.clientID, r.ccid)
+	c, err := h.customers.Customer(ctx, client, r.ccid)
 	return hash, c, err
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/devkit/testenv"
 	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/emf"
@@ -219,7 +220,7 @@ func TestKeyHeaderNamesAndPlaces(t *testing.T) {
 func (a *api) putItem(t *testing.T, ccid string, attrs map[string]types.AttributeValue) {
 	t.Helper()
 	item := map[string]types.AttributeValue{
-		"pk":        &types.AttributeValueMemberS{Value: testenv.DevClient + "#" + ccid},
+		"pk":        &types.AttributeValueMemberS{Value: customer.Key(customer.MustParseClientID(testenv.DevClient), ccid)},
 		"client_id": &types.AttributeValueMemberS{Value: testenv.DevClient},
 	}
 	for k, v := range attrs {

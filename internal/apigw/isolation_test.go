@@ -30,7 +30,7 @@ func TestTenantIsolation(t *testing.T) {
 	secret := "VICTIM-SECRET"
 	put := func(client, ccid, name string) {
 		c := customer.Customer{CCID: &ccid, FirstName: &name}
-		if err := a.Admin().PutCustomer(ctx, client, c); err != nil {
+		if err := a.Admin().PutCustomer(ctx, customer.MustParseClientID(client), c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -92,14 +92,14 @@ func TestNoPHIInLogs(t *testing.T) {
 		Ext:                  customer.MustObject(map[string]any{"key": *m("extval"), "nested": map[string]any{"deep": *m("extdeep")}}),
 	}
 	ctx := context.Background()
-	if err := tb.Admin().PutCustomer(ctx, "clinic", c); err != nil {
+	if err := tb.Admin().PutCustomer(ctx, customer.MustParseClientID("clinic"), c); err != nil {
 		t.Fatal(err)
 	}
 	// The same customer, corrupted in one attribute, for the 500 path.
 	bad := c
 	badID := "C-corrupt"
 	bad.CCID = &badID
-	item, _ := dynamo.CustomerItem("clinic", bad)
+	item, _ := dynamo.CustomerItem(customer.MustParseClientID("clinic"), bad)
 	item["gender"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberS{Value: *c.Gender}}}
 	putRaw(t, tb, item)
 

@@ -22,13 +22,13 @@ type fakeCustomers struct {
 	fn    func(ctx context.Context) error
 }
 
-func (f *fakeCustomers) Customer(ctx context.Context, clientID, ccid string) (customer.Customer, error) {
+func (f *fakeCustomers) Customer(ctx context.Context, clientID customer.ClientID, ccid string) (customer.Customer, error) {
 	if f.fn != nil {
 		if err := f.fn(ctx); err != nil {
 			return customer.Customer{}, err
 		}
 	}
-	c, ok := f.byKey[clientID+"#"+ccid]
+	c, ok := f.byKey[customer.Key(clientID, ccid)]
 	if !ok {
 		return customer.Customer{}, customer.ErrNotFound
 	}
@@ -37,7 +37,7 @@ func (f *fakeCustomers) Customer(ctx context.Context, clientID, ccid string) (cu
 
 type allowAll struct{}
 
-func (allowAll) Authorize(context.Context, string, string) error { return nil }
+func (allowAll) Authorize(context.Context, string, customer.ClientID) error { return nil }
 
 func newUnitHandler(c apigw.Customers) (*apigw.Handler, *bytes.Buffer) {
 	var log bytes.Buffer
@@ -139,14 +139,14 @@ func TestKeyCache(t *testing.T) {
 	lookup := &countingLookup{rec: apikey.Record{ClientID: "acme", Status: apikey.StatusActive}}
 	a := apikey.NewAuthorizer(lookup, time.Minute)
 	for range 3 {
-		if err := a.Authorize(context.Background(), "h", "acme"); err != nil {
+		if err := a.Authorize(context.Background(), "h", customer.MustParseClientID("acme")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if lookup.n != 1 {
 		t.Errorf("%d key reads for 3 requests within the TTL, want 1", lookup.n)
 	}
-	if err := a.Authorize(context.Background(), "h", "other"); !errors.Is(err, apikey.ErrUnauthorized) {
+	if err := a.Authorize(context.Background(), "h", customer.MustParseClientID("other")); !errors.Is(err, apikey.ErrUnauthorized) {
 		t.Errorf("cached key used for another client: %v", err)
 	}
 }
@@ -165,7 +165,7 @@ func (c *countingLookup) APIKey(context.Context, string) (apikey.Record, error) 
 // countingKeys counts the key lookups the handler asks for.
 type countingKeys struct{ n int }
 
-func (c *countingKeys) Authorize(context.Context, string, string) error {
+func (c *countingKeys) Authorize(context.Context, string, customer.ClientID) error {
 	c.n++
 	return apikey.ErrUnauthorized
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"github.com/cdm/customer-api/internal/customer"
 	"sync"
 	"time"
 )
@@ -72,9 +73,9 @@ func RotationEnd(r Record, now time.Time, overlap time.Duration) time.Time {
 	return end
 }
 
-// Allows reports whether r lets a caller read clientID's records at now.
-func (r Record) Allows(clientID string, now time.Time) bool {
-	return r.ClientID == clientID && r.State(now) == StateWorking
+// Allows reports whether r lets a caller read client's records at now.
+func (r Record) Allows(client customer.ClientID, now time.Time) bool {
+	return !client.IsZero() && r.ClientID == client.String() && r.State(now) == StateWorking
 }
 
 // Bounds of a key: cdmctl registers keys of MinKeyBytes or more; no key
@@ -162,9 +163,9 @@ func NewAuthorizer(lookup Lookup, ttl time.Duration) *Authorizer {
 }
 
 // Authorize returns nil when the key whose hash is given may read
-// clientID's records, ErrUnauthorized when it may not, and the store's error
+// client's records, ErrUnauthorized when it may not, and the store's error
 // when the key could not be read; a failure never authorizes.
-func (a *Authorizer) Authorize(ctx context.Context, hash, clientID string) error {
+func (a *Authorizer) Authorize(ctx context.Context, hash string, client customer.ClientID) error {
 	now := a.now()
 	rec, ok := a.cached(hash, now)
 	if !ok {
@@ -177,7 +178,7 @@ func (a *Authorizer) Authorize(ctx context.Context, hash, clientID string) error
 			return err
 		}
 	}
-	if !rec.Allows(clientID, now) {
+	if !rec.Allows(client, now) {
 		return ErrUnauthorized
 	}
 	return nil

@@ -3,6 +3,7 @@ package apikey
 import (
 	"context"
 	"errors"
+	"github.com/cdm/customer-api/internal/customer"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,7 +58,7 @@ func TestAuthorizeRefusals(t *testing.T) {
 		{"failing", "acme", storeErr},
 	}
 	for _, c := range cases {
-		if err := a.Authorize(context.Background(), c.hash, c.client); !errors.Is(err, c.want) || (c.want == nil && err != nil) {
+		if err := a.Authorize(context.Background(), c.hash, customer.MustParseClientID(c.client)); !errors.Is(err, c.want) || (c.want == nil && err != nil) {
 			t.Errorf("Authorize(%s, %q) = %v, want %v", c.hash, c.client, err, c.want)
 		}
 	}
@@ -69,21 +70,21 @@ func TestCachedKeyExpiresAndRevocationWaitsForTTL(t *testing.T) {
 	reads := 0
 	a := NewAuthorizer(lookupFunc(func(string) (Record, error) { reads++; return rec, nil }), time.Minute)
 	a.now = func() time.Time { return now }
-	if err := a.Authorize(context.Background(), "h", "acme"); err != nil {
+	if err := a.Authorize(context.Background(), "h", customer.MustParseClientID("acme")); err != nil {
 		t.Fatal(err)
 	}
 	rec.Status = StatusRevoked
 	now = now.Add(5 * time.Second)
-	if err := a.Authorize(context.Background(), "h", "acme"); err != nil {
+	if err := a.Authorize(context.Background(), "h", customer.MustParseClientID("acme")); err != nil {
 		t.Errorf("within the TTL the cached key should still work: %v", err)
 	}
 	now = now.Add(6 * time.Second) // past expires_at, still within the TTL
-	if err := a.Authorize(context.Background(), "h", "acme"); !errors.Is(err, ErrUnauthorized) {
+	if err := a.Authorize(context.Background(), "h", customer.MustParseClientID("acme")); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("an expired key was accepted from the cache: %v", err)
 	}
 	rec = Record{ClientID: "acme", Status: StatusRevoked}
 	now = now.Add(time.Minute)
-	if err := a.Authorize(context.Background(), "h", "acme"); !errors.Is(err, ErrUnauthorized) {
+	if err := a.Authorize(context.Background(), "h", customer.MustParseClientID("acme")); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("a revoked key still works after the TTL: %v", err)
 	}
 	if reads != 2 {
@@ -134,14 +135,14 @@ func TestConcurrentMissesShareOneRead(t *testing.T) {
 	a := NewAuthorizer(b, time.Minute)
 	const n = 32
 	errs := make(chan error, n)
-	go func() { errs <- a.Authorize(context.Background(), "h", "acme") }()
+	go func() { errs <- a.Authorize(context.Background(), "h", customer.MustParseClientID("acme")) }()
 	<-b.started // the first read is in flight
 	var wg sync.WaitGroup
 	for range n - 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- a.Authorize(context.Background(), "h", "acme")
+			errs <- a.Authorize(context.Background(), "h", customer.MustParseClientID("acme"))
 		}()
 	}
 	// Wait until every caller is waiting on the shared read, then let it answer.
@@ -164,12 +165,12 @@ func TestConcurrentMissesShareOneRead(t *testing.T) {
 func TestSharedReadHonoursEachDeadline(t *testing.T) {
 	b := &blockingLookup{started: make(chan struct{}, 8), release: make(chan struct{}), rec: Record{ClientID: "acme", Status: StatusActive}}
 	a := NewAuthorizer(b, time.Minute)
-	go func() { _ = a.Authorize(context.Background(), "h", "acme") }() // slow: never released until the end
+	go func() { _ = a.Authorize(context.Background(), "h", customer.MustParseClientID("acme")) }() // slow: never released until the end
 	<-b.started
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := a.Authorize(ctx, "h", "acme")
+	err := a.Authorize(ctx, "h", customer.MustParseClientID("acme"))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err %v, want the caller's own deadline", err)
 	}
@@ -187,13 +188,13 @@ func TestRevocationWithoutCacheIsSeenAtOnce(t *testing.T) {
 		defer mu.Unlock()
 		return Record{ClientID: "acme", Status: status}, nil
 	}), 0)
-	if err := a.Authorize(context.Background(), "h", "acme"); err != nil {
+	if err := a.Authorize(context.Background(), "h", customer.MustParseClientID("acme")); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	status = StatusRevoked
 	mu.Unlock()
-	if err := a.Authorize(context.Background(), "h", "acme"); !errors.Is(err, ErrUnauthorized) {
+	if err := a.Authorize(context.Background(), "h", customer.MustParseClientID("acme")); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("revoked key with the cache off: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ package customer
 
 import (
 	"errors"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -72,20 +73,52 @@ func ValidateCCID(ccid string) error {
 	return nil
 }
 
-// ValidateClientID returns ErrInvalidClientID unless id is 1 to MaxIDBytes
-// bytes of UTF-8 without control characters or '#'. Such an ID is the only
-// kind an API key can be bound to, and '#' separates it from the CCID in
-// storage keys, so it can never reach another tenant's items.
-func ValidateClientID(id string) error {
-	if !validID(id) {
-		return ErrInvalidClientID
+// ClientID is a client (tenant) ID that ParseClientID accepted: 1 to
+// MaxIDBytes bytes of UTF-8 without control characters or '#'. Such an ID
+// is the only kind an API key can be bound to, and '#' separates it from
+// the CCID in partition keys, so a ClientID can never reach another
+// tenant's items. The zero ClientID is no client (for "all clients").
+type ClientID struct{ id string }
+
+// ParseClientID returns id as a ClientID, or ErrInvalidClientID.
+func ParseClientID(id string) (ClientID, error) {
+	if !validID(id) || strings.IndexByte(id, keySeparator) >= 0 {
+		return ClientID{}, ErrInvalidClientID
 	}
-	for i := 0; i < len(id); i++ {
-		if id[i] == '#' {
-			return ErrInvalidClientID
-		}
+	return ClientID{id}, nil
+}
+
+// MustParseClientID is ParseClientID for IDs known to be valid, such as
+// constants; it panics otherwise.
+func MustParseClientID(id string) ClientID {
+	c, err := ParseClientID(id)
+	if err != nil {
+		panic(err)
 	}
-	return nil
+	return c
+}
+
+// String returns the ID as given.
+func (c ClientID) String() string { return c.id }
+
+// IsZero reports whether c is no client.
+func (c ClientID) IsZero() bool { return c.id == "" }
+
+// keySeparator joins a client ID and a CCID in a partition key.
+const keySeparator = '#'
+
+// Key returns the partition key of client c's customer ccid: the one place
+// a key is built.
+func Key(c ClientID, ccid string) string { return c.KeyPrefix() + ccid }
+
+// KeyPrefix is how every partition key of c's customers begins.
+func (c ClientID) KeyPrefix() string { return c.id + string(keySeparator) }
+
+// SplitKey returns the client and CCID parts of a partition key, split at
+// its first '#', as stored (the client part is not checked); ok is false
+// when pk has no '#'.
+func SplitKey(pk string) (client, ccid string, ok bool) {
+	return strings.Cut(pk, string(keySeparator))
 }
 
 func validID(s string) bool {

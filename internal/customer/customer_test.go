@@ -27,8 +27,8 @@ func TestValidateIDs(t *testing.T) {
 		if err := ValidateCCID(c.id); (err == nil) != c.ccidOK || (err != nil && !errors.Is(err, ErrInvalidID)) {
 			t.Errorf("ValidateCCID(%q) = %v", c.id, err)
 		}
-		if err := ValidateClientID(c.id); (err == nil) != c.cidOK || (err != nil && !errors.Is(err, ErrInvalidClientID)) {
-			t.Errorf("ValidateClientID(%q) = %v", c.id, err)
+		if _, err := ParseClientID(c.id); (err == nil) != c.cidOK || (err != nil && !errors.Is(err, ErrInvalidClientID)) {
+			t.Errorf("ParseClientID(%q) = %v", c.id, err)
 		}
 	}
 }

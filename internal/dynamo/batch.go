@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
 
@@ -68,7 +67,7 @@ func (e *BatchError) Unwrap() error { return e.Err }
 // Writing the same customers again leaves the table as it was. It returns
 // how many were written and the first error, after which it starts no more
 // batches; a batch that failed is a *BatchError naming its customers.
-func (a *Admin) PutCustomers(ctx context.Context, clientID string, cs []customer.Customer, o BatchOptions) (int, error) {
+func (a *Admin) PutCustomers(ctx context.Context, clientID customer.ClientID, cs []customer.Customer, o BatchOptions) (int, error) {
 	reqs := make([]types.WriteRequest, 0, len(cs))
 	for _, c := range cs {
 		item, err := CustomerItem(clientID, c)
@@ -77,12 +76,12 @@ func (a *Admin) PutCustomers(ctx context.Context, clientID string, cs []customer
 		}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 	}
-	return a.writeAll(ctx, clientID, reqs, o)
+	return a.writeAll(ctx, reqs, o)
 }
 
 // writeAll sends reqs in batches of BatchSize, o.InFlight at once, and
 // returns how many were written and the first error, a *BatchError.
-func (a *Admin) writeAll(ctx context.Context, clientID string, reqs []types.WriteRequest, o BatchOptions) (int, error) {
+func (a *Admin) writeAll(ctx context.Context, reqs []types.WriteRequest, o BatchOptions) (int, error) {
 	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -101,7 +100,7 @@ func (a *Admin) writeAll(ctx context.Context, clientID string, reqs []types.Writ
 				if err := a.writeBatch(ctx, batch, o); err != nil {
 					mu.Lock()
 					if firstErr == nil {
-						firstErr = &BatchError{CCIDs: batchCCIDs(clientID, batch), Err: err}
+						firstErr = &BatchError{CCIDs: batchCCIDs(batch), Err: err}
 						cancel()
 					}
 					mu.Unlock()
@@ -114,7 +113,7 @@ func (a *Admin) writeAll(ctx context.Context, clientID string, reqs []types.Writ
 					o.Written(len(batch))
 				}
 				if o.Erased != nil && batch[0].DeleteRequest != nil {
-					o.Erased(batchCCIDs(clientID, batch))
+					o.Erased(batchCCIDs(batch))
 				}
 			}
 		}()
@@ -191,7 +190,7 @@ func backoff(ctx context.Context, o BatchOptions, attempt int) error {
 
 // batchCCIDs names the customers of a batch: the ccid of each item put, or
 // the ccid part of each key erased.
-func batchCCIDs(clientID string, batch []types.WriteRequest) []string {
+func batchCCIDs(batch []types.WriteRequest) []string {
 	ids := make([]string, 0, len(batch))
 	for _, w := range batch {
 		switch {
@@ -201,7 +200,11 @@ func batchCCIDs(clientID string, batch []types.WriteRequest) []string {
 			}
 		case w.DeleteRequest != nil:
 			if v, ok := w.DeleteRequest.Key[attrPK].(*types.AttributeValueMemberS); ok {
-				ids = append(ids, strings.TrimPrefix(v.Value, clientID+"#"))
+				_, ccid, ok := customer.SplitKey(v.Value)
+				if !ok {
+					ccid = v.Value
+				}
+				ids = append(ids, ccid)
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cdm/customer-api/bench"
+	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/devkit/testenv"
 	"github.com/cdm/customer-api/internal/dynamo"
 )
@@ -23,7 +24,7 @@ func BenchmarkImport(b *testing.B) {
 	start := time.Now()
 	n := 0
 	for b.Loop() {
-		written, err := admin.PutCustomers(context.Background(), bench.Client, cs, dynamo.BatchOptions{})
+		written, err := admin.PutCustomers(context.Background(), customer.MustParseClientID(bench.Client), cs, dynamo.BatchOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -57,7 +58,7 @@ func TestPutCustomersRetriesUnprocessedItems(t *testing.T) {
 	tb := testenv.NewTables(t)
 	w := &flakyWriter{Client: tb.DB}
 	cs := bench.GeneratedCustomers(20)
-	written, err := dynamo.NewAdmin(w, tb.Customers, tb.Keys).PutCustomers(context.Background(), "c", cs, dynamo.BatchOptions{InFlight: 1, BaseBackoff: time.Millisecond})
+	written, err := dynamo.NewAdmin(w, tb.Customers, tb.Keys).PutCustomers(context.Background(), customer.MustParseClientID("c"), cs, dynamo.BatchOptions{InFlight: 1, BaseBackoff: time.Millisecond})
 	if err != nil || written != 20 {
 		t.Fatalf("written %d: %v", written, err)
 	}
@@ -73,7 +74,7 @@ func TestPutCustomersRetriesUnprocessedItems(t *testing.T) {
 func TestPutCustomersGivesUpAfterMaxAttempts(t *testing.T) {
 	tb := testenv.NewTables(t)
 	w := &flakyWriter{Client: tb.DB, calls: -100} // always leaves half unprocessed
-	_, err := dynamo.NewAdmin(w, tb.Customers, tb.Keys).PutCustomers(context.Background(), "c", bench.GeneratedCustomers(4), dynamo.BatchOptions{MaxAttempts: 3, BaseBackoff: time.Millisecond})
+	_, err := dynamo.NewAdmin(w, tb.Customers, tb.Keys).PutCustomers(context.Background(), customer.MustParseClientID("c"), bench.GeneratedCustomers(4), dynamo.BatchOptions{MaxAttempts: 3, BaseBackoff: time.Millisecond})
 	if err == nil {
 		t.Fatal("no error though items stayed unprocessed")
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -35,20 +34,17 @@ func (s *ReadStats) add(c *types.ConsumedCapacity) {
 // entries of the client index. The index is eventually consistent: a
 // customer written a moment ago may be missing. It fails on DynamoDB's
 // errors, on fn's, and on an index entry of another client.
-func (a *Admin) ClientCCIDs(ctx context.Context, clientID string, fn func(ccids []string) error) error {
+func (a *Admin) ClientCCIDs(ctx context.Context, clientID customer.ClientID, fn func(ccids []string) error) error {
 	return a.clientCCIDs(ctx, clientID, &ReadStats{}, fn)
 }
 
-func (a *Admin) clientCCIDs(ctx context.Context, clientID string, st *ReadStats, fn func(ccids []string) error) error {
-	if customer.ValidateClientID(clientID) != nil {
-		return customer.ErrInvalidClientID
-	}
+func (a *Admin) clientCCIDs(ctx context.Context, clientID customer.ClientID, st *ReadStats, fn func(ccids []string) error) error {
 	p := dynamodb.NewQueryPaginator(a.db, &dynamodb.QueryInput{
 		TableName:                 aws.String(a.customers),
 		IndexName:                 aws.String(ClientIndex.Name),
 		KeyConditionExpression:    aws.String("#c = :c"),
 		ExpressionAttributeNames:  map[string]string{"#c": attrClientID},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: clientID}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: clientID.String()}},
 		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
 	})
 	for p.HasMorePages() {
@@ -63,12 +59,12 @@ func (a *Admin) clientCCIDs(ctx context.Context, clientID string, st *ReadStats,
 			c, _ := e[attrClientID].(*types.AttributeValueMemberS)
 			id, _ := e[attrCCID].(*types.AttributeValueMemberS)
 			pk, _ := e[attrPK].(*types.AttributeValueMemberS)
-			if c == nil || id == nil || pk == nil || c.Value != clientID || pk.Value != CustomerKey(clientID, id.Value) {
+			if c == nil || id == nil || pk == nil || c.Value != clientID.String() || pk.Value != customer.Key(clientID, id.Value) {
 				where := "(no string pk)"
 				if pk != nil {
 					where = pk.Value
 				}
-				return &SourceItemError{Table: a.customers, PK: where, Reason: "its " + ClientIndex.Name + " index entry, read for client " + clientID + ", disagrees with its pk (client_id or ccid)"}
+				return &SourceItemError{Table: a.customers, PK: where, Reason: "its " + ClientIndex.Name + " index entry, read for client " + clientID.String() + ", disagrees with its pk (client_id or ccid)"}
 			}
 			ccids = append(ccids, id.Value)
 		}
@@ -86,7 +82,7 @@ func (a *Admin) clientCCIDs(ctx context.Context, clientID string, st *ReadStats,
 // 100 a request, unprocessed keys retried). Its cost follows the client's
 // data, not the table's. A customer erased while the export runs is
 // skipped; a corrupt item fails it, naming the ccid and attribute.
-func (a *Admin) ExportCustomers(ctx context.Context, clientID string, o BatchOptions, emit func(c customer.Customer) error) (ReadStats, error) {
+func (a *Admin) ExportCustomers(ctx context.Context, clientID customer.ClientID, o BatchOptions, emit func(c customer.Customer) error) (ReadStats, error) {
 	o = o.withDefaults()
 	var st ReadStats
 	err := a.clientCCIDs(ctx, clientID, &st, func(ccids []string) error {
@@ -114,7 +110,7 @@ func (a *Admin) ExportCustomers(ctx context.Context, clientID string, o BatchOpt
 
 // Unchanged counts the customers of cs that clientID has stored exactly so:
 // writing them again would change nothing. It reads their items.
-func (a *Admin) Unchanged(ctx context.Context, clientID string, cs []customer.Customer, o BatchOptions) (int, error) {
+func (a *Admin) Unchanged(ctx context.Context, clientID customer.ClientID, cs []customer.Customer, o BatchOptions) (int, error) {
 	ccids := make([]string, len(cs))
 	for i, c := range cs {
 		ccids[i] = *c.CCID
@@ -142,7 +138,7 @@ func (a *Admin) Unchanged(ctx context.Context, clientID string, cs []customer.Cu
 
 // getItems reads clientID's items of ccids (all attributes, or only those
 // projection names), 100 keys a request, and returns them by ccid.
-func (a *Admin) getItems(ctx context.Context, clientID string, ccids []string, projection string, st *ReadStats, o BatchOptions) (map[string]map[string]types.AttributeValue, error) {
+func (a *Admin) getItems(ctx context.Context, clientID customer.ClientID, ccids []string, projection string, st *ReadStats, o BatchOptions) (map[string]map[string]types.AttributeValue, error) {
 	items, err := a.batchGet(ctx, a.customers, attrPK, customerKeys(clientID, ccids), projection, false, st, o)
 	if err != nil {
 		return nil, err
@@ -152,8 +148,8 @@ func (a *Admin) getItems(ctx context.Context, clientID string, ccids []string, p
 		if _, ok := item[attrCCID].(*types.AttributeValueMemberS); !ok && projection == "" {
 			return nil, errors.New("batch get: an item without its keys")
 		}
-		ccid, ours := strings.CutPrefix(pk, clientID+"#")
-		if !ours {
+		c, ccid, _ := customer.SplitKey(pk)
+		if c != clientID.String() {
 			return nil, fmt.Errorf("batch get: an item read for client %s is not that client's", clientID)
 		}
 		out[ccid] = item
@@ -162,10 +158,10 @@ func (a *Admin) getItems(ctx context.Context, clientID string, ccids []string, p
 }
 
 // customerKeys are the pks of clientID's customers ccids.
-func customerKeys(clientID string, ccids []string) []string {
+func customerKeys(clientID customer.ClientID, ccids []string) []string {
 	pks := make([]string, len(ccids))
 	for i, id := range ccids {
-		pks[i] = CustomerKey(clientID, id)
+		pks[i] = customer.Key(clientID, id)
 	}
 	return pks
 }
@@ -235,12 +231,9 @@ type EraseResult struct {
 // it again is harmless. o.Erased hears of each batch DynamoDB confirmed.
 // It returns the first failed batch as a *BatchError naming its CCIDs;
 // batches started before it are finished.
-func (a *Admin) EraseCustomers(ctx context.Context, clientID string, ccids []string, o BatchOptions) (EraseResult, error) {
+func (a *Admin) EraseCustomers(ctx context.Context, clientID customer.ClientID, ccids []string, o BatchOptions) (EraseResult, error) {
 	o = o.withDefaults()
 	var res EraseResult
-	if customer.ValidateClientID(clientID) != nil {
-		return res, customer.ErrInvalidClientID
-	}
 	ccids = slices.Compact(slices.Sorted(slices.Values(ccids)))
 	present, err := a.getItems(ctx, clientID, ccids, attrPK, &ReadStats{}, o)
 	if err != nil {
@@ -254,30 +247,30 @@ func (a *Admin) EraseCustomers(ctx context.Context, clientID string, ccids []str
 		}
 		reqs = append(reqs, deleteRequest(clientID, id))
 	}
-	res.Erased, err = a.writeAll(ctx, clientID, reqs, o)
+	res.Erased, err = a.writeAll(ctx, reqs, o)
 	return res, err
 }
 
 // EraseClient deletes every customer of clientID the client index lists,
 // a page at a time, and returns how many it erased. Run again after an
 // interruption, it erases what is left.
-func (a *Admin) EraseClient(ctx context.Context, clientID string, o BatchOptions) (int, error) {
+func (a *Admin) EraseClient(ctx context.Context, clientID customer.ClientID, o BatchOptions) (int, error) {
 	total := 0
 	err := a.ClientCCIDs(ctx, clientID, func(ccids []string) error {
 		reqs := make([]types.WriteRequest, len(ccids))
 		for i, id := range ccids {
 			reqs[i] = deleteRequest(clientID, id)
 		}
-		n, err := a.writeAll(ctx, clientID, reqs, o)
+		n, err := a.writeAll(ctx, reqs, o)
 		total += n
 		return err
 	})
 	return total, err
 }
 
-func deleteRequest(clientID, ccid string) types.WriteRequest {
+func deleteRequest(clientID customer.ClientID, ccid string) types.WriteRequest {
 	return types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: map[string]types.AttributeValue{
-		attrPK: &types.AttributeValueMemberS{Value: CustomerKey(clientID, ccid)},
+		attrPK: &types.AttributeValueMemberS{Value: customer.Key(clientID, ccid)},
 	}}}
 }
 

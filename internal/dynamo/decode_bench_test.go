@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cdm/customer-api/bench"
+	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
 )
 
@@ -21,7 +22,7 @@ func (o oneItem) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynam
 // store's decoding alone.
 func BenchmarkDecodeLarge(b *testing.B) {
 	c := bench.LargeCustomer()
-	item, err := dynamo.CustomerItem("c", c)
+	item, err := dynamo.CustomerItem(customer.MustParseClientID("c"), c)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -29,7 +30,7 @@ func BenchmarkDecodeLarge(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := store.Customer(ctx, "c", *c.CCID); err != nil {
+		if _, err := store.Customer(ctx, customer.MustParseClientID("c"), *c.CCID); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -31,7 +31,7 @@ func TestCustomerItemRoundTrip(t *testing.T) {
 			NotificationChannels: []customer.NotificationChannel{{ChannelType: str("sms"), ChannelAddr: str("6105551212")}},
 			Ext:                  ext},
 	} {
-		item, err := CustomerItem("acme", c)
+		item, err := CustomerItem(customer.MustParseClientID("acme"), c)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -84,13 +83,9 @@ func (r *RestoreResult) client(pk string) *RestoreCounts {
 	return r.ByClient[c]
 }
 
-// clientOf returns the client of a pk: the part before its first #, or ""
-// when it has none.
+// clientOf returns the client part of a pk, or "" when it has none.
 func clientOf(pk string) string {
-	c, _, ok := strings.Cut(pk, "#")
-	if !ok {
-		return ""
-	}
+	c, _, _ := customer.SplitKey(pk)
 	return c
 }
 
@@ -107,11 +102,11 @@ func (e *SourceItemError) Error() string {
 
 // checkSourceItem refuses an item whose pk is not clientID's (when
 // clientID is not "") or disagrees with its client_id or ccid attribute.
-func checkSourceItem(table, pk string, item map[string]types.AttributeValue, clientID string) error {
-	c, ccid, hasSep := strings.Cut(pk, "#")
+func checkSourceItem(table, pk string, item map[string]types.AttributeValue, clientID customer.ClientID) error {
+	c, ccid, hasSep := customer.SplitKey(pk)
 	bad := func(reason string) error { return &SourceItemError{Table: table, PK: pk, Reason: reason} }
-	if clientID != "" && (!hasSep || c != clientID) {
-		return bad("read as client " + clientID + "'s, but its pk is not " + clientID + "#CCID")
+	if !clientID.IsZero() && (!hasSep || c != clientID.String()) {
+		return bad("read as client " + clientID.String() + "'s, but its pk is not " + clientID.KeyPrefix() + "CCID")
 	}
 	switch v := item[attrClientID].(type) {
 	case nil:
@@ -154,12 +149,9 @@ type RestoreOptions struct {
 // Admin, on any endpoint or region; src is what CheckSource said of its
 // table. It returns the counts and the first error; a failed batch is a
 // *BatchError naming its customers.
-func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, clientID string, o RestoreOptions) (RestoreResult, error) {
+func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, clientID customer.ClientID, o RestoreOptions) (RestoreResult, error) {
 	o.Batch = o.Batch.withDefaults()
 	var res RestoreResult
-	if clientID != "" && customer.ValidateClientID(clientID) != nil {
-		return res, customer.ErrInvalidClientID
-	}
 	seen := map[string]bool{}
 	// Each page of source items: compare with the live items of the same
 	// keys, then put back what differs.
@@ -197,7 +189,7 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 			return nil
 		}
 		for _, c := range slices.Sorted(maps.Keys(byClient)) {
-			if _, err := a.writeAll(ctx, c, byClient[c], o.Batch); err != nil {
+			if _, err := a.writeAll(ctx, byClient[c], o.Batch); err != nil {
 				return err
 			}
 		}
@@ -232,7 +224,7 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 		if o.Erased != nil {
 			bo.Erased = func(ccids []string) { o.Erased(c, ccids) }
 		}
-		if _, err := a.writeAll(ctx, c, reqs, bo); err != nil {
+		if _, err := a.writeAll(ctx, reqs, bo); err != nil {
 			return res, err
 		}
 	}
@@ -242,8 +234,8 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 // sourceItems passes the items of clientID ("" for all) in a's customers
 // table to fn, a page at a time, by pk: through the client index where src
 // has it, else by scanning the table.
-func (a *Admin) sourceItems(ctx context.Context, src Source, clientID string, o BatchOptions, fn func(map[string]map[string]types.AttributeValue) error) error {
-	if clientID != "" && src.HasIndex {
+func (a *Admin) sourceItems(ctx context.Context, src Source, clientID customer.ClientID, o BatchOptions, fn func(map[string]map[string]types.AttributeValue) error) error {
+	if !clientID.IsZero() && src.HasIndex {
 		return a.clientCCIDs(ctx, clientID, &ReadStats{}, func(ccids []string) error {
 			items, err := a.batchGet(ctx, a.customers, attrPK, customerKeys(clientID, ccids), "", true, &ReadStats{}, o)
 			if err != nil {
@@ -267,13 +259,13 @@ func (a *Admin) sourceItems(ctx context.Context, src Source, clientID string, o 
 
 // liveKeys passes the pks of clientID's items ("" for all) in a's customers
 // table to fn, a page at a time.
-func (a *Admin) liveKeys(ctx context.Context, clientID string, fn func(pks []string) error) error {
-	if clientID != "" {
+func (a *Admin) liveKeys(ctx context.Context, clientID customer.ClientID, fn func(pks []string) error) error {
+	if !clientID.IsZero() {
 		return a.clientCCIDs(ctx, clientID, &ReadStats{}, func(ccids []string) error {
 			return fn(customerKeys(clientID, ccids))
 		})
 	}
-	return a.scan(ctx, "", attrPK, func(items []map[string]types.AttributeValue) error {
+	return a.scan(ctx, customer.ClientID{}, attrPK, func(items []map[string]types.AttributeValue) error {
 		pks := make([]string, 0, len(items))
 		for _, item := range items {
 			if pk, ok := item[attrPK].(*types.AttributeValueMemberS); ok {
@@ -287,14 +279,14 @@ func (a *Admin) liveKeys(ctx context.Context, clientID string, fn func(pks []str
 // scan reads a's customers table a page at a time: only clientID's items
 // when it is not "" (their pk starts with the client and #), only the
 // projection's attributes when it is not "".
-func (a *Admin) scan(ctx context.Context, clientID, projection string, fn func([]map[string]types.AttributeValue) error) error {
+func (a *Admin) scan(ctx context.Context, clientID customer.ClientID, projection string, fn func([]map[string]types.AttributeValue) error) error {
 	in := &dynamodb.ScanInput{TableName: aws.String(a.customers), ConsistentRead: aws.Bool(true)}
-	if clientID != "" {
+	if !clientID.IsZero() {
 		in.FilterExpression = aws.String("#c = :c AND begins_with(#pk, :p)")
 		in.ExpressionAttributeNames = map[string]string{"#c": attrClientID, "#pk": attrPK}
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{
-			":c": &types.AttributeValueMemberS{Value: clientID},
-			":p": &types.AttributeValueMemberS{Value: clientID + "#"},
+			":c": &types.AttributeValueMemberS{Value: clientID.String()},
+			":p": &types.AttributeValueMemberS{Value: clientID.KeyPrefix()},
 		}
 	}
 	if projection != "" {
@@ -334,7 +326,7 @@ var ErrKeysTable = errors.New("keys table")
 // Only when lostTable says the live keys table was lost (it must then be
 // empty) are the backup's keys put back as they were; keys retired after
 // the backup must then be retired again (docs/operating.md).
-func (a *Admin) RestoreKeys(ctx context.Context, from *Admin, clientID string, dryRun, lostTable bool) (KeysResult, error) {
+func (a *Admin) RestoreKeys(ctx context.Context, from *Admin, clientID customer.ClientID, dryRun, lostTable bool) (KeysResult, error) {
 	var res KeysResult
 	// One item is enough to know the table is not empty.
 	page, err := a.db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(a.keys), Limit: aws.Int32(1), ProjectionExpression: aws.String(attrKeyHash)})

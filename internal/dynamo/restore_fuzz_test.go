@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/cdm/customer-api/internal/customer"
 )
 
 // FuzzEqualValues: the comparison restore settles on is an equivalence
@@ -66,11 +67,11 @@ func FuzzCheckSourceItem(f *testing.F) {
 			item[attrClientID] = &types.AttributeValueMemberS{Value: c}
 			item[attrCCID] = &types.AttributeValueMemberS{Value: ccid}
 		}
-		if err := checkSourceItem("t", pk, item, ""); err != nil {
+		if err := checkSourceItem("t", pk, item, customer.ClientID{}); err != nil {
 			t.Fatalf("pk %q, consistent: %v", pk, err)
 		}
 		if hasSep && c != "" {
-			if err := checkSourceItem("t", pk, item, c); err != nil {
+			if err := checkSourceItem("t", pk, item, customer.MustParseClientID(c)); err != nil {
 				t.Fatalf("pk %q for its own client: %v", pk, err)
 			}
 			if clientOf(pk) != c {
@@ -79,7 +80,7 @@ func FuzzCheckSourceItem(f *testing.F) {
 		}
 		if other != ccid {
 			item[attrCCID] = &types.AttributeValueMemberS{Value: other}
-			err := checkSourceItem("t", pk, item, "")
+			err := checkSourceItem("t", pk, item, customer.ClientID{})
 			var sie *SourceItemError
 			if !errors.As(err, &sie) || sie.PK != pk {
 				t.Fatalf("pk %q with ccid %q: %v, want a refusal naming the pk", pk, other, err)

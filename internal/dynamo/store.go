@@ -43,14 +43,14 @@ func NewStore(db ItemReader, customersTable, keysTable string) *Store {
 // Customer returns the customer stored under (clientID, ccid). It returns
 // customer.ErrNotFound when there is none, a *CorruptItemError when the item
 // does not have the documented shape, and a *StorageError when DynamoDB
-// failed. Callers must pass a clientID that customer.ValidateClientID accepts.
+// failed.
 //
 // It reads the whole item: a projection costs the same read capacity plus
 // expression parsing, and decoding skips undocumented attributes anyway.
-func (s *Store) Customer(ctx context.Context, clientID, ccid string) (customer.Customer, error) {
+func (s *Store) Customer(ctx context.Context, clientID customer.ClientID, ccid string) (customer.Customer, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: s.customers,
-		Key:       map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: CustomerKey(clientID, ccid)}},
+		Key:       map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: customer.Key(clientID, ccid)}},
 	})
 	if err != nil {
 		return customer.Customer{}, storageError("GetItem", *s.customers, err)
@@ -79,11 +79,6 @@ func readKey(ctx context.Context, db ItemReader, table *string, hash string, con
 		return apikey.Record{}, apikey.ErrNotFound
 	}
 	return decodeKey(out.Item)
-}
-
-// CustomerKey returns the partition key of a customer item.
-func CustomerKey(clientID, ccid string) string {
-	return clientID + "#" + ccid
 }
 
 // StorageError is a failed DynamoDB call. Its text names the operation, the

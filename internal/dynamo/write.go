@@ -124,7 +124,7 @@ func (a *Admin) SetKeyExpiry(ctx context.Context, r apikey.Record, at time.Time)
 }
 
 // APIKeys returns the stored keys, of one client when clientID is not empty.
-func (a *Admin) APIKeys(ctx context.Context, clientID string) ([]apikey.Record, error) {
+func (a *Admin) APIKeys(ctx context.Context, clientID customer.ClientID) ([]apikey.Record, error) {
 	var out []apikey.Record
 	err := a.scanKeys(ctx, clientID, false, func(items []map[string]types.AttributeValue) error {
 		for _, item := range items {
@@ -150,12 +150,12 @@ func (e *scanError) Error() string { return e.err.Error() }
 
 // scanKeys reads the keys table, of one client when clientID is not empty,
 // a page at a time, consistently or not; a failed Scan is a *scanError.
-func (a *Admin) scanKeys(ctx context.Context, clientID string, consistent bool, fn func([]map[string]types.AttributeValue) error) error {
+func (a *Admin) scanKeys(ctx context.Context, clientID customer.ClientID, consistent bool, fn func([]map[string]types.AttributeValue) error) error {
 	in := &dynamodb.ScanInput{TableName: aws.String(a.keys), ConsistentRead: aws.Bool(consistent)}
-	if clientID != "" {
+	if !clientID.IsZero() {
 		in.FilterExpression = aws.String("#c = :c")
 		in.ExpressionAttributeNames = map[string]string{"#c": attrClientID}
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: clientID}}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: clientID.String()}}
 	}
 	p := dynamodb.NewScanPaginator(a.db, in)
 	for p.HasMorePages() {
@@ -171,7 +171,7 @@ func (a *Admin) scanKeys(ctx context.Context, clientID string, consistent bool, 
 }
 
 // PutCustomer stores c for clientID, replacing any customer with its CCID.
-func (a *Admin) PutCustomer(ctx context.Context, clientID string, c customer.Customer) error {
+func (a *Admin) PutCustomer(ctx context.Context, clientID customer.ClientID, c customer.Customer) error {
 	item, err := CustomerItem(clientID, c)
 	if err != nil {
 		return err
@@ -203,13 +203,13 @@ func keyItem(r apikey.Record) map[string]types.AttributeValue {
 
 // CustomerItem returns the stored item of c for clientID. It fails when c
 // has no CCID or its ext holds a value DynamoDB cannot store.
-func CustomerItem(clientID string, c customer.Customer) (map[string]types.AttributeValue, error) {
+func CustomerItem(clientID customer.ClientID, c customer.Customer) (map[string]types.AttributeValue, error) {
 	if c.CCID == nil {
 		return nil, fmt.Errorf("customer item: no ccid")
 	}
 	item := map[string]types.AttributeValue{
-		attrPK:       &types.AttributeValueMemberS{Value: CustomerKey(clientID, *c.CCID)},
-		attrClientID: &types.AttributeValueMemberS{Value: clientID},
+		attrPK:       &types.AttributeValueMemberS{Value: customer.Key(clientID, *c.CCID)},
+		attrClientID: &types.AttributeValueMemberS{Value: clientID.String()},
 	}
 	for _, f := range customer.Fields() {
 		putString(item, f.Attr, *f.Ref(&c))

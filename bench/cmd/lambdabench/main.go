@@ -155,7 +155,7 @@ func run() error {
 	admin := dynamo.NewAdmin(su.db, su.settings.CustomersTable, su.settings.APIKeysTable)
 	su.items = []benchItem{{"example", bench.ExampleCustomer()}, {"large", bench.LargeCustomer()}}
 	for _, it := range su.items {
-		if err := admin.PutCustomer(su.ctx, bench.Client, it.c); err != nil {
+		if err := admin.PutCustomer(su.ctx, customer.MustParseClientID(bench.Client), it.c); err != nil {
 			return err
 		}
 	}
@@ -353,16 +353,16 @@ func stepClientData(su *setup) error {
 		return err
 	}
 	admin := dynamo.NewAdmin(su.db, table, "unused")
-	if _, err := admin.PutCustomers(ctx, "large-client", bench.GeneratedCustomers(big), dynamo.BatchOptions{}); err != nil {
+	if _, err := admin.PutCustomers(ctx, customer.MustParseClientID("large-client"), bench.GeneratedCustomers(big), dynamo.BatchOptions{}); err != nil {
 		return err
 	}
-	if _, err := admin.PutCustomers(ctx, "small-client", bench.GeneratedCustomers(small), dynamo.BatchOptions{}); err != nil {
+	if _, err := admin.PutCustomers(ctx, customer.MustParseClientID("small-client"), bench.GeneratedCustomers(small), dynamo.BatchOptions{}); err != nil {
 		return err
 	}
 	export := func(client string) (int, dynamo.ReadStats, time.Duration, error) {
 		n := 0
 		start := time.Now()
-		st, err := admin.ExportCustomers(ctx, client, dynamo.BatchOptions{}, func(c customer.Customer) error {
+		st, err := admin.ExportCustomers(ctx, customer.MustParseClientID(client), dynamo.BatchOptions{}, func(c customer.Customer) error {
 			if _, err := customer.EncodeJSON(c); err != nil {
 				return err
 			}
@@ -383,7 +383,7 @@ func stepClientData(su *setup) error {
 	}
 	report(fmt.Sprintf("export of %d customers (index query + BatchGetItem)", big), fmt.Sprintf("%.0f records/s", float64(n)/took.Seconds()), "", nil)
 	start := time.Now()
-	erased, err := admin.EraseClient(ctx, "large-client", dynamo.BatchOptions{})
+	erased, err := admin.EraseClient(ctx, customer.MustParseClientID("large-client"), dynamo.BatchOptions{})
 	if err != nil || erased != big {
 		return fmt.Errorf("erase of the large client: %d erased, %v", erased, err)
 	}
@@ -402,7 +402,7 @@ func capacity(st dynamo.ReadStats) string {
 
 func warm(ctx context.Context, h *apigw.Handler, db *dynamodb.Client, table string, c customer.Customer) (hp50, hp99, bp50, bp99 time.Duration, err error) {
 	ev := bench.Payload(c)
-	in := &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: dynamo.CustomerKey(bench.Client, *c.CCID)}}}
+	in := &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: customer.Key(bench.ClientID, *c.CCID)}}}
 	for range 200 {
 		_, _ = h.Invoke(ctx, ev)
 		if _, err := db.GetItem(ctx, in); err != nil {
@@ -583,7 +583,7 @@ func concurrent(ctx context.Context, bin string, fnEnv []string, event []byte, s
 	if err != nil {
 		return res, err
 	}
-	in := &dynamodb.GetItemInput{TableName: aws.String(s.CustomersTable), Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: dynamo.CustomerKey(bench.Client, *bench.ExampleCustomer().CCID)}}}
+	in := &dynamodb.GetItemInput{TableName: aws.String(s.CustomersTable), Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: customer.Key(bench.ClientID, *bench.ExampleCustomer().CCID)}}}
 
 	// run sends total requests from n callers and returns the rate and each
 	// request's latency.
@@ -706,7 +706,7 @@ func importRate(ctx context.Context, db *dynamodb.Client, table string, n int) (
 	}
 	cs := bench.GeneratedCustomers(n)
 	start := time.Now()
-	written, err := dynamo.NewAdmin(db, table, "unused").PutCustomers(ctx, bench.Client, cs, dynamo.BatchOptions{})
+	written, err := dynamo.NewAdmin(db, table, "unused").PutCustomers(ctx, customer.MustParseClientID(bench.Client), cs, dynamo.BatchOptions{})
 	if err != nil {
 		return 0, err
 	}

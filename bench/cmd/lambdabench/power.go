@@ -20,10 +20,10 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/cdm/customer-api/bench"
+	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/devkit/lambdarun"
 	"github.com/cdm/customer-api/internal/devkit/samtemplate"
 	"github.com/cdm/customer-api/internal/devkit/tlsproxy"
-	"github.com/cdm/customer-api/internal/dynamo"
 )
 
 var (
@@ -227,7 +227,7 @@ func bareGetItem(limit *bench.CPULimit, share float64, bin string, env []string,
 	argv := limit.Wrap(bin)
 	cmd := exec.Command(argv[0], argv[1:]...) // #nosec G204 -- the baseline this program built
 	cmd.Env = lambdarun.Environ(env, "GETITEM_N="+strconv.Itoa(n), "GETITEM_TABLE="+table,
-		"GETITEM_PK="+dynamo.CustomerKey(bench.Client, *bench.ExampleCustomer().CCID))
+		"GETITEM_PK="+customer.Key(bench.ClientID, *bench.ExampleCustomer().CCID))
 	var errOut strings.Builder
 	cmd.Stderr = &errOut
 	out, err := cmd.Output()

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/devkit/apiclient"
 	"github.com/cdm/customer-api/internal/devkit/localgateway"
 	"github.com/cdm/customer-api/internal/devkit/samtemplate"
@@ -58,7 +59,7 @@ func TestClientDecodesEveryStatus(t *testing.T) {
 	tb := testenv.NewTables(t)
 	tb.LoadSample(t)
 	_, err := tb.DB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(tb.Customers), Item: map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: testenv.DevClient + "#CORRUPT"}, "ccid": &types.AttributeValueMemberS{Value: "CORRUPT"},
+		"pk": &types.AttributeValueMemberS{Value: customer.Key(customer.MustParseClientID(testenv.DevClient), "CORRUPT")}, "ccid": &types.AttributeValueMemberS{Value: "CORRUPT"},
 		"first_name": &types.AttributeValueMemberN{Value: "1"},
 	}})
 	if err != nil {

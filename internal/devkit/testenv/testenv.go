@@ -167,7 +167,7 @@ func (tb Tables) LoadSample(t testing.TB) {
 	for i, e := range entries {
 		cs[i] = e.Customer
 	}
-	if _, err := tb.Admin().PutCustomers(context.Background(), DevClient, cs, dynamo.BatchOptions{}); err != nil {
+	if _, err := tb.Admin().PutCustomers(context.Background(), customer.MustParseClientID(DevClient), cs, dynamo.BatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	tb.PutKey(t, DevKey, DevClient, func(r *apikey.Record) { r.Label = "local development" })
