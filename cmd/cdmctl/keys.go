@@ -197,17 +197,6 @@ func findKey(ctx context.Context, admin *dynamo.Admin, table, raw, prefix string
 	return apikey.Record{}, fmt.Errorf("%d keys in %s have a hash starting %s; give more digits", len(matches), table, prefix)
 }
 
-// usable refuses a key that can no longer read anything: revoked or expired.
-func usable(k apikey.Record, now time.Time) error {
-	switch k.State(now) {
-	case apikey.StateRevoked:
-		return fmt.Errorf("key %s is %s", apikey.HashPrefix(k.Hash), k.Status)
-	case apikey.StateExpired:
-		return fmt.Errorf("key %s expired at %s", apikey.HashPrefix(k.Hash), k.ExpiresAt.UTC().Format(time.RFC3339))
-	}
-	return nil
-}
-
 // keyEvent is the audit line of a change to a key's life: hash prefixes
 // only, never a key.
 type keyEvent struct {
@@ -276,7 +265,7 @@ func keysRotate(ctx context.Context, sio stdio, args []string) error {
 	if old.ClientID != clientID.String() {
 		return fmt.Errorf("key %s is not client %s's", apikey.HashPrefix(old.Hash), clientID)
 	}
-	if err := usable(old, now); err != nil {
+	if err := old.Unusable(now); err != nil {
 		return fmt.Errorf("%w: rotate a working key, or create a new one with keys create", err)
 	}
 	if old.RotatedTo != "" {
@@ -349,7 +338,7 @@ func keysExpire(ctx context.Context, sio stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := usable(k, now); err != nil {
+	if err := k.Unusable(now); err != nil {
 		return err
 	}
 	if !*extend && !k.ExpiresAt.IsZero() && when.After(k.ExpiresAt) {
@@ -405,10 +394,7 @@ func keysList(ctx context.Context, sio stdio, args []string) error {
 	w := tabwriter.NewWriter(sio.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "HASH\tCLIENT\tLABEL\tSTATUS\tCREATED\tEXPIRES\tEXPIRES IN")
 	for _, k := range keys {
-		status := k.Status
-		if k.State(now) == apikey.StateExpired {
-			status = "expired"
-		}
+		status := k.StatusAt(now)
 		left := "-"
 		if !k.ExpiresAt.IsZero() && now.Before(k.ExpiresAt) {
 			left = roughly(k.ExpiresAt.Sub(now))

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"github.com/cdm/customer-api/internal/customer"
 	"sync"
 	"time"
@@ -61,6 +62,27 @@ func (r Record) State(now time.Time) State {
 		return StateExpired
 	}
 	return StateWorking
+}
+
+// Unusable returns why r can no longer read anything at now (revoked or
+// expired), or nil when it works; the text names the key by hash prefix.
+func (r Record) Unusable(now time.Time) error {
+	switch r.State(now) {
+	case StateRevoked:
+		return fmt.Errorf("key %s is %s", HashPrefix(r.Hash), r.Status)
+	case StateExpired:
+		return fmt.Errorf("key %s expired at %s", HashPrefix(r.Hash), r.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// StatusAt is the status an operator sees at now: the stored status, or
+// "expired" for an active key past its expiry.
+func (r Record) StatusAt(now time.Time) string {
+	if r.State(now) == StateExpired {
+		return string(StateExpired)
+	}
+	return r.Status
 }
 
 // RotationEnd returns when a key rotated at now with overlap stops

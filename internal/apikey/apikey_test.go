@@ -215,3 +215,68 @@ func TestWellFormed(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyLifecycleRules: the rules cdmctl calls, at the moments around an
+// expiry: what a key can do, what an operator sees, why it is refused, and
+// when a rotation ends it.
+func TestKeyLifecycleRules(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	hash := Hash("cdmk_lifecycle_rules_key_0000")
+	cases := []struct {
+		name   string
+		r      Record
+		state  State
+		status string
+		reason string
+	}{
+		{"never expires", Record{Hash: hash, Status: StatusActive}, StateWorking, "active", ""},
+		{"expires later", Record{Hash: hash, Status: StatusActive, ExpiresAt: now.Add(time.Nanosecond)}, StateWorking, "active", ""},
+		{"expires now", Record{Hash: hash, Status: StatusActive, ExpiresAt: now}, StateExpired, "expired", "expired at 2026-12-06T12:00:00Z"},
+		{"revoked", Record{Hash: hash, Status: StatusRevoked}, StateRevoked, "revoked", "is revoked"},
+		{"revoked and past expiry", Record{Hash: hash, Status: StatusRevoked, ExpiresAt: now.Add(-time.Hour)}, StateRevoked, "revoked", "is revoked"},
+		{"unknown status", Record{Hash: hash, Status: "paused"}, StateRevoked, "paused", "is paused"},
+	}
+	for _, c := range cases {
+		if got := c.r.State(now); got != c.state {
+			t.Errorf("%s: State = %s, want %s", c.name, got, c.state)
+		}
+		if got := c.r.StatusAt(now); got != c.status {
+			t.Errorf("%s: StatusAt = %s, want %s", c.name, got, c.status)
+		}
+		err := c.r.Unusable(now)
+		if (err == nil) != (c.reason == "") || err != nil && !strings.Contains(err.Error(), c.reason) {
+			t.Errorf("%s: Unusable = %v, want %q", c.name, err, c.reason)
+		}
+		if err != nil && !strings.Contains(err.Error(), HashPrefix(hash)) {
+			t.Errorf("%s: %v does not name the key's hash prefix", c.name, err)
+		}
+		client := mustClient(t, "acme")
+		if c.r.ClientID = "acme"; c.r.Allows(client, now) != (c.state == StateWorking) {
+			t.Errorf("%s: Allows = %v", c.name, !(c.state == StateWorking))
+		}
+	}
+	for _, c := range []struct {
+		expires time.Time
+		overlap time.Duration
+		want    time.Time
+	}{
+		{time.Time{}, time.Hour, now.Add(time.Hour)},
+		{now.Add(2 * time.Hour), time.Hour, now.Add(time.Hour)},
+		{now.Add(30 * time.Minute), time.Hour, now.Add(30 * time.Minute)},
+		{now.Add(time.Hour), time.Hour, now.Add(time.Hour)},
+		{time.Time{}, 0, now},
+	} {
+		if got := RotationEnd(Record{ExpiresAt: c.expires}, now, c.overlap); !got.Equal(c.want) {
+			t.Errorf("RotationEnd(expires %v, overlap %v) = %v, want %v", c.expires, c.overlap, got, c.want)
+		}
+	}
+}
+
+func mustClient(t *testing.T, id string) customer.ClientID {
+	t.Helper()
+	c, err := customer.ParseClientID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
