@@ -12,16 +12,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/env"
+	"github.com/cdm/customer-api/internal/settings"
 )
 
 // confirmAbove is how many customers delete erases without --yes.
 const confirmAbove = 10
 
 func deleteCustomers(ctx context.Context, sio stdio, args []string) error {
-	s, err := env.Read()
+	s, err := settings.Read()
 	if err != nil {
 		return err
 	}
@@ -60,11 +61,11 @@ func deleteCustomers(ctx context.Context, sio stdio, args []string) error {
 	if len(ccids) > confirmAbove && !*yes {
 		return fmt.Errorf("%w: this erases up to %d customers of client %s for good; run again with --yes", errUsage, len(ccids), clientID)
 	}
-	db, err := env.DynamoDB(ctx, s)
+	db, err := awsclient.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}
-	audit := newAuditLog(sio.err, env.Operator(ctx, s), clientID)
+	audit := newAuditLog(sio.err, awsclient.Operator(ctx, s), clientID)
 	res, err := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable).EraseCustomers(ctx, clientID, ccids, dynamo.BatchOptions{Erased: audit.erased})
 	for _, id := range res.Absent {
 		fmt.Fprintf(sio.err, "not stored: %s\n", id)

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/env"
+	"github.com/cdm/customer-api/internal/settings"
 )
 
 func get(ctx context.Context, sio stdio, args []string) error {
-	s, err := env.Read()
+	s, err := settings.Read()
 	if err != nil {
 		return err
 	}
@@ -28,7 +29,7 @@ func get(ctx context.Context, sio stdio, args []string) error {
 	if customer.ValidateCCID(ccid) != nil {
 		return fmt.Errorf("%w: %q is not a valid ccid", errUsage, ccid)
 	}
-	db, err := env.DynamoDB(ctx, s)
+	db, err := awsclient.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}

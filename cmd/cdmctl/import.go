@@ -12,13 +12,14 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/env"
+	"github.com/cdm/customer-api/internal/settings"
 )
 
 func importCustomers(ctx context.Context, sio stdio, args []string) error {
-	s, err := env.Read()
+	s, err := settings.Read()
 	if err != nil {
 		return err
 	}
@@ -89,7 +90,7 @@ func importCustomers(ctx context.Context, sio stdio, args []string) error {
 		fmt.Fprintf(sio.err, "dry run: %d valid, %d rejected, nothing written\n", len(entries), len(rejects))
 		return nil
 	}
-	db, err := env.DynamoDB(ctx, s)
+	db, err := awsclient.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -160,8 +161,8 @@ type syncOptions struct {
 // plans first (from the client index), refuses to erase more than the
 // stated share unless forced, writes the file's records, then erases the
 // customers the file does not hold.
-func importSync(ctx context.Context, sio stdio, s env.Settings, clientID customer.ClientID, name string, entries []customer.Entry, o syncOptions) error {
-	db, err := env.DynamoDB(ctx, s)
+func importSync(ctx context.Context, sio stdio, s settings.Settings, clientID customer.ClientID, name string, entries []customer.Entry, o syncOptions) error {
+	db, err := awsclient.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -225,7 +226,7 @@ func importSync(ctx context.Context, sio stdio, s env.Settings, clientID custome
 		fmt.Fprintf(sio.err, "written %d of %d; nothing erased\n", written, len(cs))
 		return err
 	}
-	audit := newAuditLog(sio.err, env.Operator(ctx, s), clientID)
+	audit := newAuditLog(sio.err, awsclient.Operator(ctx, s), clientID)
 	res, err := admin.EraseCustomers(ctx, clientID, erase, dynamo.BatchOptions{InFlight: o.inFlight, Erased: audit.erased})
 	fmt.Fprintf(sio.err, "synced client %s: added %d, replaced %d, erased %d, in %v\n", clientID, added, replaced, res.Erased, time.Since(start).Round(time.Millisecond))
 	return batchFailure(sio, err)

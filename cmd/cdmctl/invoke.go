@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"github.com/cdm/customer-api/internal/devkit/lambdarun"
-	"github.com/cdm/customer-api/internal/env"
+	"github.com/cdm/customer-api/internal/settings"
 )
 
 // invoke runs the real bootstrap under the Lambda Runtime Interface Emulator
 // with one event, as sam local invoke -e does, and prints the response.
 func invoke(ctx context.Context, sio stdio, args []string) error {
-	s, err := env.Read()
+	s, err := settings.Read()
 	if err != nil {
 		return err
 	}

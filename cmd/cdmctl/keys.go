@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/env"
+	"github.com/cdm/customer-api/internal/settings"
 )
 
 func keysCreate(ctx context.Context, sio stdio, args []string) error {
-	s, err := env.Read()
+	s, err := settings.Read()
 	if err != nil {
 		return err
 	}
@@ -50,7 +51,7 @@ func keysCreate(ctx context.Context, sio stdio, args []string) error {
 	} else if len(raw) < apikey.MinKeyBytes || strings.ContainsRune(raw, ' ') || !apikey.WellFormed(raw) {
 		return fmt.Errorf("%w: --key must be %d to %d bytes of printable ASCII without spaces", errUsage, apikey.MinKeyBytes, apikey.MaxKeyBytes)
 	}
-	db, err := env.DynamoDB(ctx, s)
+	db, err := awsclient.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -65,7 +66,7 @@ func keysCreate(ctx context.Context, sio stdio, args []string) error {
 		}
 		return err
 	}
-	auditKey(sio, keyEvent{Operator: env.Operator(ctx, s), Action: "create", ClientID: rec.ClientID, Key: apikey.HashPrefix(rec.Hash), ExpiresAt: rfc3339OrNever(rec.ExpiresAt)})
+	auditKey(sio, keyEvent{Operator: awsclient.Operator(ctx, s), Action: "create", ClientID: rec.ClientID, Key: apikey.HashPrefix(rec.Hash), ExpiresAt: rfc3339OrNever(rec.ExpiresAt)})
 	if *given != "" {
 		// The operator has the key already: it is not printed again.
 		fmt.Fprintf(sio.err, "key %s for client %s registered%s\n", apikey.HashPrefix(rec.Hash), rec.ClientID, expiry(rec))
@@ -97,7 +98,7 @@ func expiry(r apikey.Record) string {
 }
 
 func keysRevoke(ctx context.Context, sio stdio, args []string) error {
-	s, err := env.Read()
+	s, err := settings.Read()
 	if err != nil {
 		return err
 	}
@@ -120,7 +121,7 @@ func keysRevoke(ctx context.Context, sio stdio, args []string) error {
 	case err != nil:
 		return fmt.Errorf("key %s: %w", apikey.HashPrefix(k.Hash), err)
 	}
-	auditKey(sio, keyEvent{Operator: env.Operator(ctx, s), Action: "revoke", ClientID: k.ClientID, Key: apikey.HashPrefix(k.Hash)})
+	auditKey(sio, keyEvent{Operator: awsclient.Operator(ctx, s), Action: "revoke", ClientID: k.ClientID, Key: apikey.HashPrefix(k.Hash)})
 	fmt.Fprintf(sio.err, "key %s revoked; callers that hold it are refused within the key cache TTL (%v)\n", apikey.HashPrefix(k.Hash), s.KeyCacheTTL)
 	return nil
 }
@@ -151,14 +152,14 @@ func keyArg(args []string, prefix, cmd string) (string, error) {
 
 // storedKey connects to the keys table and finds the key a command names:
 // by its value (raw; "-" reads it from standard input) or by hash prefix.
-func storedKey(ctx context.Context, sio stdio, s env.Settings, raw, prefix string) (*dynamo.Admin, apikey.Record, error) {
+func storedKey(ctx context.Context, sio stdio, s settings.Settings, raw, prefix string) (*dynamo.Admin, apikey.Record, error) {
 	if raw == "-" {
 		var err error
 		if raw, err = readKey(sio); err != nil {
 			return nil, apikey.Record{}, err
 		}
 	}
-	db, err := env.DynamoDB(ctx, s)
+	db, err := awsclient.DynamoDB(ctx, s)
 	if err != nil {
 		return nil, apikey.Record{}, err
 	}
@@ -223,7 +224,7 @@ func rfc3339OrNever(t time.Time) string {
 }
 
 func keysRotate(ctx context.Context, sio stdio, args []string) error {
-	s, err := env.Read()
+	s, err := settings.Read()
 	if err != nil {
 		return err
 	}
@@ -256,7 +257,7 @@ func keysRotate(ctx context.Context, sio stdio, args []string) error {
 		if err := admin.UndoRotation(ctx, old.Hash); err != nil {
 			return err
 		}
-		auditKey(sio, keyEvent{Operator: env.Operator(ctx, s), Action: "rotate-undo", ClientID: old.ClientID, Key: apikey.HashPrefix(old.Hash),
+		auditKey(sio, keyEvent{Operator: awsclient.Operator(ctx, s), Action: "rotate-undo", ClientID: old.ClientID, Key: apikey.HashPrefix(old.Hash),
 			NewKey: apikey.HashPrefix(old.RotatedTo), WasExpires: rfc3339OrNever(old.ExpiresAt)})
 		fmt.Fprintf(sio.err, "rotation of key %s to %s (never stored) undone; %s can be rotated again\n", apikey.HashPrefix(old.Hash), apikey.HashPrefix(old.RotatedTo), apikey.HashPrefix(old.Hash))
 		return nil
@@ -287,7 +288,7 @@ func keysRotate(ctx context.Context, sio stdio, args []string) error {
 		}
 		return err
 	}
-	auditKey(sio, keyEvent{Operator: env.Operator(ctx, s), Action: "rotate", ClientID: clientID.String(), Key: apikey.HashPrefix(old.Hash),
+	auditKey(sio, keyEvent{Operator: awsclient.Operator(ctx, s), Action: "rotate", ClientID: clientID.String(), Key: apikey.HashPrefix(old.Hash),
 		NewKey: apikey.HashPrefix(rec.Hash), ExpiresAt: end.Format(time.RFC3339), WasExpires: rfc3339OrNever(old.ExpiresAt)})
 	fmt.Fprintf(sio.err, "key %s for client %s created%s; it is printed once, on standard output: store it now. Old key %s works until %s\n",
 		apikey.HashPrefix(rec.Hash), clientID, expiry(rec), apikey.HashPrefix(old.Hash), end.Format(time.RFC3339))
@@ -300,7 +301,7 @@ func keysRotate(ctx context.Context, sio stdio, args []string) error {
 }
 
 func keysExpire(ctx context.Context, sio stdio, args []string) error {
-	s, err := env.Read()
+	s, err := settings.Read()
 	if err != nil {
 		return err
 	}
@@ -347,7 +348,7 @@ func keysExpire(ctx context.Context, sio stdio, args []string) error {
 	if err := admin.SetKeyExpiry(ctx, k, when); err != nil {
 		return err
 	}
-	auditKey(sio, keyEvent{Operator: env.Operator(ctx, s), Action: "expire", ClientID: k.ClientID, Key: apikey.HashPrefix(k.Hash),
+	auditKey(sio, keyEvent{Operator: awsclient.Operator(ctx, s), Action: "expire", ClientID: k.ClientID, Key: apikey.HashPrefix(k.Hash),
 		ExpiresAt: when.Format(time.RFC3339), WasExpires: rfc3339OrNever(k.ExpiresAt)})
 	fmt.Fprintf(sio.err, "key %s of client %s expires %s (was %s); a warm function refuses it from then on\n",
 		apikey.HashPrefix(k.Hash), k.ClientID, when.Format(time.RFC3339), rfc3339OrNever(k.ExpiresAt))
@@ -359,7 +360,7 @@ func keysExpire(ctx context.Context, sio stdio, args []string) error {
 var errExpiring = errors.New("keys expire soon")
 
 func keysList(ctx context.Context, sio stdio, args []string) error {
-	s, err := env.Read()
+	s, err := settings.Read()
 	if err != nil {
 		return err
 	}
@@ -372,7 +373,7 @@ func keysList(ctx context.Context, sio stdio, args []string) error {
 	if *within < 0 {
 		return fmt.Errorf("%w: --expiring-within must not be negative", errUsage)
 	}
-	db, err := env.DynamoDB(ctx, s)
+	db, err := awsclient.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/cdm/customer-api/internal/env"
+	"github.com/cdm/customer-api/internal/settings"
 )
 
 const usage = `usage: cdmctl <command> [flags]
@@ -129,7 +129,7 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 }
 
 // newFlags returns a flag set with the table-name flags every command takes.
-func newFlags(name string, sio stdio, s *env.Settings) *flag.FlagSet {
+func newFlags(name string, sio stdio, s *settings.Settings) *flag.FlagSet {
 	fs := flag.NewFlagSet("cdmctl "+name, flag.ContinueOnError)
 	fs.SetOutput(sio.err)
 	fs.StringVar(&s.CustomersTable, "customers-table", s.CustomersTable, "customers table `name` (env CUSTOMERS_TABLE)")

@@ -7,16 +7,17 @@ import (
 	"os"
 
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/env"
+	"github.com/cdm/customer-api/internal/settings"
 )
 
 // offboard ends a client: its data goes back to it (an export), its keys
 // stop working, then its customers are erased. Each step is safe to run
 // again, so an interrupted offboard is finished by running it again.
 func offboard(ctx context.Context, sio stdio, args []string) error {
-	s, err := env.Read()
+	s, err := settings.Read()
 	if err != nil {
 		return err
 	}
@@ -38,7 +39,7 @@ func offboard(ctx context.Context, sio stdio, args []string) error {
 	if !*yes {
 		return fmt.Errorf("%w: offboard revokes every key of client %s and erases every one of its customers for good; run again with --yes", errUsage, clientID)
 	}
-	db, err := env.DynamoDB(ctx, s)
+	db, err := awsclient.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -67,12 +68,12 @@ func offboard(ctx context.Context, sio stdio, args []string) error {
 		case err != nil:
 			return fmt.Errorf("offboard 2/3 revoke keys: key %s in %s: %w (%d revoked so far; run the same offboard again)", apikey.HashPrefix(k.Hash), s.APIKeysTable, err, revoked)
 		}
-		auditKey(sio, keyEvent{Operator: env.Operator(ctx, s), Action: "revoke", ClientID: k.ClientID, Key: apikey.HashPrefix(k.Hash)})
+		auditKey(sio, keyEvent{Operator: awsclient.Operator(ctx, s), Action: "revoke", ClientID: k.ClientID, Key: apikey.HashPrefix(k.Hash)})
 		revoked++
 	}
 	fmt.Fprintf(sio.err, "offboard 2/3 revoke keys: revoked %d, %d were revoked already; callers are refused within the key cache TTL (%v)\n", revoked, already, s.KeyCacheTTL)
 
-	audit := newAuditLog(sio.err, env.Operator(ctx, s), clientID)
+	audit := newAuditLog(sio.err, awsclient.Operator(ctx, s), clientID)
 	n, err := admin.EraseClient(ctx, clientID, dynamo.BatchOptions{Erased: audit.erased})
 	if err != nil {
 		return fmt.Errorf("offboard 3/3 erase: %w (%d erased; run again to erase the rest)", batchFailure(sio, err), n)

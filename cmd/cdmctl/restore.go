@@ -7,9 +7,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/env"
+	"github.com/cdm/customer-api/internal/settings"
 )
 
 // restore makes the live customers of one client, or of all, equal to
@@ -17,7 +18,7 @@ import (
 // an AWS Backup recovery point); with --keys-from-table it also puts back
 // the API keys the live table lacks.
 func restore(ctx context.Context, sio stdio, args []string) error {
-	s, err := env.Read()
+	s, err := settings.Read()
 	if err != nil {
 		return err
 	}
@@ -57,13 +58,13 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 		return fmt.Errorf("%w: --from-table and --keys-from-table name the restored tables, not the live ones", errUsage)
 	}
 
-	liveDB, err := env.DynamoDB(ctx, s)
+	liveDB, err := awsclient.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}
 	srcDB := liveDB
 	if !sameStore {
-		if srcDB, err = env.DynamoDB(ctx, src); err != nil {
+		if srcDB, err = awsclient.DynamoDB(ctx, src); err != nil {
 			return err
 		}
 	}
@@ -117,7 +118,7 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 			errUsage, plan.Replaced, plan.Erased, who, plan.Restored)
 	}
 	start := time.Now()
-	audit := newAuditLog(sio.err, env.Operator(ctx, s), customer.ClientID{})
+	audit := newAuditLog(sio.err, awsclient.Operator(ctx, s), customer.ClientID{})
 	done, err := live.RestoreCustomers(ctx, from, source, clientID, dynamo.RestoreOptions{Erased: audit.erasedOf})
 	if err != nil {
 		fmt.Fprintf(sio.err, "restore of %s stopped: %v; run it again to finish (it changes only what still differs)\n", who, err)

@@ -11,14 +11,15 @@ import (
 
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/devkit/localgateway"
 	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/emf"
-	"github.com/cdm/customer-api/internal/env"
+	"github.com/cdm/customer-api/internal/settings"
 )
 
 func serve(ctx context.Context, sio stdio, args []string) error {
-	s, err := env.Read()
+	s, err := settings.Read()
 	if err != nil {
 		return err
 	}
@@ -31,7 +32,7 @@ func serve(ctx context.Context, sio stdio, args []string) error {
 	if *timeout <= 0 {
 		return fmt.Errorf("%w: --timeout must be positive", errUsage)
 	}
-	db, err := env.DynamoDB(ctx, s)
+	db, err := awsclient.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}

@@ -4,19 +4,20 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/env"
+	"github.com/cdm/customer-api/internal/settings"
 )
 
 func tablesCreate(ctx context.Context, sio stdio, args []string) error {
-	s, err := env.Read()
+	s, err := settings.Read()
 	if err != nil {
 		return err
 	}
 	if err := parse(newFlags("tables create", sio, &s), args, 0); err != nil {
 		return err
 	}
-	db, err := env.DynamoDB(ctx, s)
+	db, err := awsclient.DynamoDB(ctx, s)
 	if err != nil {
 		return err
 	}

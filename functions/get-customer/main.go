@@ -14,18 +14,19 @@ import (
 
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/emf"
-	"github.com/cdm/customer-api/internal/env"
+	"github.com/cdm/customer-api/internal/settings"
 )
 
 func main() {
-	settings, err := env.Read()
+	settings, err := settings.Read()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "get-customer:", err)
 		os.Exit(1)
 	}
-	db, err := env.DynamoDB(context.Background(), settings)
+	db, err := awsclient.DynamoDB(context.Background(), settings)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "get-customer:", err)
 		os.Exit(1)

@@ -31,12 +31,13 @@ import (
 	"github.com/cdm/customer-api/bench"
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/devkit/dynalite"
 	"github.com/cdm/customer-api/internal/devkit/lambdarun"
 	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/emf"
-	"github.com/cdm/customer-api/internal/env"
+	"github.com/cdm/customer-api/internal/settings"
 )
 
 var (
@@ -78,7 +79,7 @@ func main() {
 // and key, a client of it, and the built bootstraps.
 type setup struct {
 	ctx       context.Context
-	settings  env.Settings
+	settings  settings.Settings
 	db        *dynamodb.Client
 	items     []benchItem
 	endpoint  string
@@ -143,8 +144,8 @@ func run() error {
 			return err
 		}
 	}
-	su.settings = env.Settings{CustomersTable: "bench-customers", APIKeysTable: "bench-keys", DynamoDBEndpoint: srv.Endpoint}
-	if su.db, err = env.DynamoDB(su.ctx, su.settings); err != nil {
+	su.settings = settings.Settings{CustomersTable: "bench-customers", APIKeysTable: "bench-keys", DynamoDBEndpoint: srv.Endpoint}
+	if su.db, err = awsclient.DynamoDB(su.ctx, su.settings); err != nil {
 		return err
 	}
 	for _, d := range []dynamo.TableDef{dynamo.CustomersTableDef(su.settings.CustomersTable), dynamo.APIKeysTableDef(su.settings.APIKeysTable)} {
@@ -565,7 +566,7 @@ const (
 	concurrentRequests = 2000
 )
 
-func concurrent(ctx context.Context, bin string, fnEnv []string, event []byte, s env.Settings, n int) (concurrentResult, error) {
+func concurrent(ctx context.Context, bin string, fnEnv []string, event []byte, s settings.Settings, n int) (concurrentResult, error) {
 	var res concurrentResult
 	api, cmd, err := runtimeAPICommand(bin, lambdarun.Environ(fnEnv,
 		"AWS_LAMBDA_MAX_CONCURRENCY="+strconv.Itoa(n), "AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances"))
@@ -579,7 +580,7 @@ func concurrent(ctx context.Context, bin string, fnEnv []string, event []byte, s
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	s.MaxConcurrency = n
-	db, err := env.DynamoDB(ctx, s)
+	db, err := awsclient.DynamoDB(ctx, s)
 	if err != nil {
 		return res, err
 	}

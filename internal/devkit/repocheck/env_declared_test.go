@@ -64,7 +64,7 @@ func undeclared(t *testing.T, declared map[string]any) []string {
 		}
 	}
 	var read []string
-	for _, f := range []string{"internal/env/env.go", "functions/get-customer/main.go"} {
+	for _, f := range []string{"internal/settings/settings.go", "functions/get-customer/main.go"} {
 		read = append(read, submatches(getenvCall, readText(t, f))...)
 	}
 	check("the function's code", read)

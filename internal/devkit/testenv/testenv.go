@@ -21,10 +21,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/cdm/customer-api/internal/apikey"
+	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/devkit/dynalite"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/env"
+	"github.com/cdm/customer-api/internal/settings"
 )
 
 // DevKey is the documented local development key that make run registers
@@ -70,7 +71,7 @@ func Endpoint(t testing.TB) string {
 // Client returns a DynamoDB client for endpoint, built as the Lambda builds its own.
 func Client(t testing.TB, endpoint string) *dynamodb.Client {
 	t.Helper()
-	db, err := env.DynamoDB(context.Background(), env.Settings{DynamoDBEndpoint: endpoint})
+	db, err := awsclient.DynamoDB(context.Background(), settings.Settings{DynamoDBEndpoint: endpoint})
 	if err != nil {
 		t.Fatal(err)
 	}
