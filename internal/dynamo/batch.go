@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/cdm/customer-api/internal/customer"
 )
@@ -23,7 +21,8 @@ type BatchOptions struct {
 	// InFlight bounds concurrent batch requests (default 4).
 	InFlight int
 	// MaxAttempts bounds the requests per batch while DynamoDB leaves items
-	// unprocessed (default 10).
+	// unprocessed (default 10). Errors are retried by the SDK's retryer
+	// alone (awsclient.MaxAttempts per request).
 	MaxAttempts int
 	// BaseBackoff is the first retry's ceiling; it doubles each attempt
 	// (default 50ms, capped at 5s), with full jitter.
@@ -134,46 +133,38 @@ func (a *Admin) writeAll(ctx context.Context, reqs []types.WriteRequest, o Batch
 
 func (a *Admin) writeBatch(ctx context.Context, batch []types.WriteRequest, o BatchOptions) error {
 	pending := map[string][]types.WriteRequest{a.customers: batch}
-	for attempt := 1; ; attempt++ {
+	return resendUnprocessed(ctx, o, "BatchWriteItem", a.customers, func() (int, error) {
 		out, err := a.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
 		if err != nil {
-			if !retryable(err) || attempt == o.MaxAttempts {
-				return storageError("BatchWriteItem", a.customers, err)
-			}
-			if err := backoff(ctx, o, attempt); err != nil {
-				return err
-			}
-			continue
+			return 0, err
 		}
 		pending = out.UnprocessedItems
-		if len(pending[a.customers]) == 0 {
+		return len(pending[a.customers]), nil
+	})
+}
+
+// resendUnprocessed calls send, which sends a batch request and returns
+// how many of its items DynamoDB left unprocessed, until none are, at most
+// o.MaxAttempts times, with backoff between. A failed request is not sent
+// again here: the SDK's retryer (awsclient) has retried it already, so a
+// batch makes at most o.MaxAttempts requests, each retried by the SDK on
+// errors it can retry.
+func resendUnprocessed(ctx context.Context, o BatchOptions, op, table string, send func() (left int, err error)) error {
+	for attempt := 1; ; attempt++ {
+		left, err := send()
+		if err != nil {
+			return storageError(op, table, err)
+		}
+		if left == 0 {
 			return nil
 		}
 		if attempt == o.MaxAttempts {
-			return fmt.Errorf("dynamodb BatchWriteItem %s: %d items still unprocessed after %d attempts", a.customers, len(pending[a.customers]), attempt)
+			return fmt.Errorf("dynamodb %s %s: %d items still unprocessed after %d requests", op, table, left, attempt)
 		}
 		if err := backoff(ctx, o, attempt); err != nil {
 			return err
 		}
 	}
-}
-
-// retryable reports whether a failed request may succeed if sent again:
-// throttling and DynamoDB's own faults, not a request it refuses.
-func retryable(err error) bool {
-	var status interface{ HTTPStatusCode() int }
-	if errors.As(err, &status) && status.HTTPStatusCode() >= 500 {
-		return true
-	}
-	var api smithy.APIError
-	if !errors.As(err, &api) {
-		return false
-	}
-	switch api.ErrorCode() {
-	case "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded", "LimitExceededException":
-		return true
-	}
-	return api.ErrorFault() == smithy.FaultServer
 }
 
 // backoff waits before retry attempt+1: full jitter under a ceiling that

@@ -181,16 +181,11 @@ func (a *Admin) batchGet(ctx context.Context, table, keyAttr string, keys []stri
 			ka.ProjectionExpression = aws.String(projection)
 		}
 		pending := map[string]types.KeysAndAttributes{table: ka}
-		for attempt := 1; len(pending[table].Keys) > 0; attempt++ {
+		keyless := false
+		err := resendUnprocessed(ctx, o, "BatchGetItem", table, func() (int, error) {
 			res, err := a.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 			if err != nil {
-				if !retryable(err) || attempt == o.MaxAttempts {
-					return nil, storageError("BatchGetItem", table, err)
-				}
-				if err := backoff(ctx, o, attempt); err != nil {
-					return nil, err
-				}
-				continue
+				return 0, err
 			}
 			for _, c := range res.ConsumedCapacity {
 				st.add(&c)
@@ -201,20 +196,20 @@ func (a *Admin) batchGet(ctx context.Context, table, keyAttr string, keys []stri
 			for _, item := range res.Responses[table] {
 				k, _ := item[keyAttr].(*types.AttributeValueMemberS)
 				if k == nil {
-					return nil, errors.New("batch get: an item without its keys")
+					keyless = true
+					return 0, nil
 				}
 				out[k.Value] = item
 				st.Items++
 			}
 			pending = res.UnprocessedKeys
-			if len(pending[table].Keys) > 0 {
-				if attempt == o.MaxAttempts {
-					return nil, fmt.Errorf("batch get: %d keys still unprocessed after %d attempts", len(pending[table].Keys), attempt)
-				}
-				if err := backoff(ctx, o, attempt); err != nil {
-					return nil, err
-				}
-			}
+			return len(pending[table].Keys), nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if keyless {
+			return nil, errors.New("batch get: an item without its keys")
 		}
 	}
 	return out, nil
