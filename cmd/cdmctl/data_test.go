@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/devkit/faultproxy"
 	"github.com/cdm/customer-api/internal/devkit/testenv"
 )
@@ -431,8 +432,9 @@ func TestOffboard(t *testing.T) {
 }
 
 // TestThrottledBatchesAreRetried: throttled and failing batch requests are
-// retried, so a sync and an export over a DynamoDB that throttles now and
-// then lose nothing.
+// retried (by the SDK's retryer, within awsclient.MaxAttempts a request), so
+// a sync and an export over a DynamoDB that throttles now and then lose
+// nothing.
 func TestThrottledBatchesAreRetried(t *testing.T) {
 	tb := useTables(t)
 	mustRun(t, "import", "--client", "acme", generate(t, 200, nil))
@@ -445,7 +447,7 @@ func TestThrottledBatchesAreRetried(t *testing.T) {
 	if _, faulted := proxy.Requests(); faulted != 6 {
 		t.Errorf("%d requests throttled, want 6", faulted)
 	}
-	proxy.Set(faultproxy.Config{Fault: faultproxy.ServiceUnavailable, Operation: "BatchGetItem", Times: 3})
+	proxy.Set(faultproxy.Config{Fault: faultproxy.ServiceUnavailable, Operation: "BatchGetItem", Times: awsclient.MaxAttempts - 1})
 	stdout, _ := mustRun(t, "export", "--client", "acme")
 	if n := len(ccidsOf(t, stdout)); n != 150 {
 		t.Errorf("export through failures: %d records, want 150", n)

@@ -9,18 +9,20 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/settings"
 )
 
-func export(ctx context.Context, sio stdio, args []string) error {
-	s, err := settings.Read()
-	if err != nil {
-		return err
-	}
-	fs := newFlags("export", sio, &s)
+var exportCommand = &command{
+	name:    "export",
+	args:    "--client ID [--out FILE|-]",
+	summary: "every customer of a client, as import NDJSON",
+	tables:  true,
+	run:     export,
+}
+
+func export(ctx context.Context, inv *invocation, args []string) error {
+	sio, fs := inv.stdio, inv.fs
 	client := clientVar(fs, "client `ID` whose customers to export")
 	out := fs.String("out", "-", "`FILE` to write (created with mode 0600, whole or not at all), or - for stdout")
 	if err := parse(fs, args, 0); err != nil {
@@ -30,11 +32,10 @@ func export(ctx context.Context, sio stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := awsclient.DynamoDB(ctx, s)
+	admin, err := inv.admin(ctx)
 	if err != nil {
 		return err
 	}
-	admin := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable)
 	n, st, err := exportTo(ctx, sio, admin, clientID, *out)
 	if err != nil {
 		return err

@@ -5,18 +5,19 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/customer"
-	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/settings"
 )
 
-func get(ctx context.Context, sio stdio, args []string) error {
-	s, err := settings.Read()
-	if err != nil {
-		return err
-	}
-	fs := newFlags("get", sio, &s)
+var getCommand = &command{
+	name:    "get",
+	args:    "--client ID CCID",
+	summary: "print a customer as the API returns it",
+	tables:  true,
+	run:     get,
+}
+
+func get(ctx context.Context, inv *invocation, args []string) error {
+	sio, fs := inv.stdio, inv.fs
 	client := clientVar(fs, "client `ID`")
 	if err := parse(fs, args, 1); err != nil {
 		return err
@@ -29,11 +30,11 @@ func get(ctx context.Context, sio stdio, args []string) error {
 	if customer.ValidateCCID(ccid) != nil {
 		return fmt.Errorf("%w: %q is not a valid ccid", errUsage, ccid)
 	}
-	db, err := awsclient.DynamoDB(ctx, s)
+	store, err := inv.store(ctx)
 	if err != nil {
 		return err
 	}
-	cust, err := dynamo.NewStore(db, s.CustomersTable, s.APIKeysTable).Customer(ctx, clientID, ccid)
+	cust, err := store.Customer(ctx, clientID, ccid)
 	if errors.Is(err, customer.ErrNotFound) {
 		return fmt.Errorf("no customer %s for client %s", ccid, clientID)
 	}

@@ -2,28 +2,24 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
-	"github.com/aws/smithy-go"
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
-
-	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/settings"
 )
 
-func importCustomers(ctx context.Context, sio stdio, args []string) error {
-	s, err := settings.Read()
-	if err != nil {
-		return err
-	}
-	fs := newFlags("import", sio, &s)
+var importCommand = &command{
+	name:    "import",
+	args:    "--client ID [--skip-invalid] [--dry-run] [--sync [--max-erase 0.1] [--force]] FILE|-",
+	summary: "store a client's customers from NDJSON or a JSON array; nothing is written while any record is invalid",
+	tables:  true,
+	run:     importCustomers,
+}
+
+func importCustomers(ctx context.Context, inv *invocation, args []string) error {
+	sio, fs := inv.stdio, inv.fs
 	client := clientVar(fs, "client `ID` the customers belong to")
 	skipInvalid := fs.Bool("skip-invalid", false, "write the valid records even if some are invalid")
 	dryRun := fs.Bool("dry-run", false, "validate only; write nothing")
@@ -84,13 +80,13 @@ func importCustomers(ctx context.Context, sio stdio, args []string) error {
 		return fmt.Errorf("%d invalid record(s); nothing written (--skip-invalid writes the valid ones)", len(rejects))
 	}
 	if *sync {
-		return importSync(ctx, sio, s, clientID, name, entries, syncOptions{dryRun: *dryRun, maxErase: *maxErase, force: *force, inFlight: *inFlight})
+		return importSync(ctx, inv, clientID, name, entries, syncOptions{dryRun: *dryRun, maxErase: *maxErase, force: *force, inFlight: *inFlight})
 	}
 	if *dryRun {
 		fmt.Fprintf(sio.err, "dry run: %d valid, %d rejected, nothing written\n", len(entries), len(rejects))
 		return nil
 	}
-	db, err := awsclient.DynamoDB(ctx, s)
+	admin, err := inv.admin(ctx)
 	if err != nil {
 		return err
 	}
@@ -103,51 +99,10 @@ func importCustomers(ctx context.Context, sio stdio, args []string) error {
 		opts.Written = func(n int) { _ = bar.Add(n) }
 		defer bar.Finish()
 	}
-	written, err := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable).PutCustomers(ctx, clientID, cs, opts)
+	written, err := admin.PutCustomers(ctx, clientID, cs, opts)
 	reportUnstored(sio, name, entries, err)
 	summary(written)
 	return err
-}
-
-// reportUnstored names, as FILE:LINE, each record of a batch DynamoDB
-// refused.
-func reportUnstored(sio stdio, name string, entries []customer.Entry, err error) {
-	var batchErr *dynamo.BatchError
-	if !errors.As(err, &batchErr) {
-		return
-	}
-	lines := make(map[string]int, len(entries))
-	for _, e := range entries {
-		lines[*e.Customer.CCID] = e.Line
-	}
-	reason := storageReason(batchErr.Err)
-	for _, id := range batchErr.CCIDs {
-		fmt.Fprintf(sio.err, "%s:%d: -: not stored: %s\n", name, lines[id], reason)
-	}
-}
-
-// storageReason says why DynamoDB refused a write: its error code, never
-// its message, which can repeat the request and so the records in it.
-func storageReason(err error) string {
-	var se *dynamo.StorageError
-	if errors.As(err, &se) {
-		return se.Code + " (dynamodb " + se.Op + " " + se.Table + ")"
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		return api.ErrorCode()
-	}
-	return err.Error()
-}
-
-// progressBar returns a bar on w when w is a terminal, else nil.
-func progressBar(w io.Writer, total int) *progressbar.ProgressBar {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	return progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("importing"),
-		progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 }
 
 type syncOptions struct {
@@ -161,12 +116,12 @@ type syncOptions struct {
 // plans first (from the client index), refuses to erase more than the
 // stated share unless forced, writes the file's records, then erases the
 // customers the file does not hold.
-func importSync(ctx context.Context, sio stdio, s settings.Settings, clientID customer.ClientID, name string, entries []customer.Entry, o syncOptions) error {
-	db, err := awsclient.DynamoDB(ctx, s)
+func importSync(ctx context.Context, inv *invocation, clientID customer.ClientID, name string, entries []customer.Entry, o syncOptions) error {
+	sio := inv.stdio
+	admin, err := inv.admin(ctx)
 	if err != nil {
 		return err
 	}
-	admin := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable)
 	inFile := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		inFile[*e.Customer.CCID] = true
@@ -226,7 +181,7 @@ func importSync(ctx context.Context, sio stdio, s settings.Settings, clientID cu
 		fmt.Fprintf(sio.err, "written %d of %d; nothing erased\n", written, len(cs))
 		return err
 	}
-	audit := newAuditLog(sio.err, awsclient.Operator(ctx, s), clientID)
+	audit := newAuditLog(sio.err, inv.operator(ctx), clientID)
 	res, err := admin.EraseCustomers(ctx, clientID, erase, dynamo.BatchOptions{InFlight: o.inFlight, Erased: audit.erased})
 	fmt.Fprintf(sio.err, "synced client %s: added %d, replaced %d, erased %d, in %v\n", clientID, added, replaced, res.Erased, time.Since(start).Round(time.Millisecond))
 	return batchFailure(sio, err)

@@ -9,17 +9,20 @@ import (
 	"time"
 
 	"github.com/cdm/customer-api/internal/devkit/lambdarun"
-	"github.com/cdm/customer-api/internal/settings"
 )
+
+var invokeCommand = &command{
+	name:    "invoke",
+	args:    "--event FILE [--bootstrap bin/bootstrap]",
+	summary: "run the function under the Lambda emulator",
+	tables:  true,
+	run:     invoke,
+}
 
 // invoke runs the real bootstrap under the Lambda Runtime Interface Emulator
 // with one event, as sam local invoke -e does, and prints the response.
-func invoke(ctx context.Context, sio stdio, args []string) error {
-	s, err := settings.Read()
-	if err != nil {
-		return err
-	}
-	fs := newFlags("invoke", sio, &s)
+func invoke(ctx context.Context, inv *invocation, args []string) error {
+	sio, fs := inv.stdio, inv.fs
 	event := fs.String("event", "", "proxy event `file`, such as events/get-customer-200.json")
 	bootstrap := fs.String("bootstrap", "bin/bootstrap", "the function's `executable`")
 	rie := fs.String("emulator", "bin/aws-lambda-rie", "the Runtime Interface Emulator `executable`")
@@ -27,6 +30,7 @@ func invoke(ctx context.Context, sio stdio, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	s := inv.s
 	if *event == "" {
 		return fmt.Errorf("%w: invoke needs --event FILE", errUsage)
 	}

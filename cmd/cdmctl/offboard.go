@@ -7,21 +7,23 @@ import (
 	"os"
 
 	"github.com/cdm/customer-api/internal/apikey"
-	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/settings"
 )
+
+var offboardCommand = &command{
+	name:    "offboard",
+	args:    "--client ID (--out FILE | --no-export) [--yes]",
+	summary: "export, revoke every key, erase every customer",
+	tables:  true,
+	run:     offboard,
+}
 
 // offboard ends a client: its data goes back to it (an export), its keys
 // stop working, then its customers are erased. Each step is safe to run
 // again, so an interrupted offboard is finished by running it again.
-func offboard(ctx context.Context, sio stdio, args []string) error {
-	s, err := settings.Read()
-	if err != nil {
-		return err
-	}
-	fs := newFlags("offboard", sio, &s)
+func offboard(ctx context.Context, inv *invocation, args []string) error {
+	sio, fs := inv.stdio, inv.fs
 	client := clientVar(fs, "client `ID` to offboard")
 	out := fs.String("out", "", "`FILE` the client's customers are exported to first")
 	noExport := fs.Bool("no-export", false, "erase without exporting first")
@@ -29,6 +31,7 @@ func offboard(ctx context.Context, sio stdio, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	s := inv.s
 	clientID, err := client.required()
 	if err != nil {
 		return err
@@ -39,11 +42,10 @@ func offboard(ctx context.Context, sio stdio, args []string) error {
 	if !*yes {
 		return fmt.Errorf("%w: offboard revokes every key of client %s and erases every one of its customers for good; run again with --yes", errUsage, clientID)
 	}
-	db, err := awsclient.DynamoDB(ctx, s)
+	admin, err := inv.admin(ctx)
 	if err != nil {
 		return err
 	}
-	admin := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable)
 
 	if *noExport {
 		fmt.Fprintln(sio.err, "offboard 1/3 export: skipped (--no-export)")
@@ -68,12 +70,12 @@ func offboard(ctx context.Context, sio stdio, args []string) error {
 		case err != nil:
 			return fmt.Errorf("offboard 2/3 revoke keys: key %s in %s: %w (%d revoked so far; run the same offboard again)", apikey.HashPrefix(k.Hash), s.APIKeysTable, err, revoked)
 		}
-		auditKey(sio, keyEvent{Operator: awsclient.Operator(ctx, s), Action: "revoke", ClientID: k.ClientID, Key: apikey.HashPrefix(k.Hash)})
+		auditKey(sio, keyEvent{Operator: inv.operator(ctx), Action: "revoke", ClientID: k.ClientID, Key: apikey.HashPrefix(k.Hash)})
 		revoked++
 	}
 	fmt.Fprintf(sio.err, "offboard 2/3 revoke keys: revoked %d, %d were revoked already; callers are refused within the key cache TTL (%v)\n", revoked, already, s.KeyCacheTTL)
 
-	audit := newAuditLog(sio.err, awsclient.Operator(ctx, s), clientID)
+	audit := newAuditLog(sio.err, inv.operator(ctx), clientID)
 	n, err := admin.EraseClient(ctx, clientID, dynamo.BatchOptions{Erased: audit.erased})
 	if err != nil {
 		return fmt.Errorf("offboard 3/3 erase: %w (%d erased; run again to erase the rest)", batchFailure(sio, err), n)

@@ -10,19 +10,22 @@ import (
 	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/settings"
 )
+
+var restoreCommand = &command{
+	name:    "restore",
+	args:    "--from-table TABLE (--client ID | --all-clients) [--keys-from-table TABLE] [--from-endpoint URL] [--from-region REGION] [--keys-table-lost] [--dry-run] [--yes]",
+	summary: "make live customers equal a restored table's",
+	tables:  true,
+	run:     restore,
+}
 
 // restore makes the live customers of one client, or of all, equal to
 // those of a table restored beside the live one (point-in-time recovery or
 // an AWS Backup recovery point); with --keys-from-table it also puts back
 // the API keys the live table lacks.
-func restore(ctx context.Context, sio stdio, args []string) error {
-	s, err := settings.Read()
-	if err != nil {
-		return err
-	}
-	fs := newFlags("restore", sio, &s)
+func restore(ctx context.Context, inv *invocation, args []string) error {
+	sio, fs := inv.stdio, inv.fs
 	fromTable := fs.String("from-table", "", "the restored customers `TABLE` to copy from")
 	fromKeys := fs.String("keys-from-table", "", "the restored API keys `TABLE`: put back the keys the live table lacks")
 	fromEndpoint := fs.String("from-endpoint", "", "the DynamoDB `URL` of the restored tables (default: the live tables')")
@@ -35,6 +38,7 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	s := inv.s
 	switch {
 	case *fromTable == "":
 		return fmt.Errorf("%w: restore needs --from-table, the table restored beside the live one", errUsage)
@@ -118,7 +122,7 @@ func restore(ctx context.Context, sio stdio, args []string) error {
 			errUsage, plan.Replaced, plan.Erased, who, plan.Restored)
 	}
 	start := time.Now()
-	audit := newAuditLog(sio.err, awsclient.Operator(ctx, s), customer.ClientID{})
+	audit := newAuditLog(sio.err, inv.operator(ctx), customer.ClientID{})
 	done, err := live.RestoreCustomers(ctx, from, source, clientID, dynamo.RestoreOptions{Erased: audit.erasedOf})
 	if err != nil {
 		fmt.Fprintf(sio.err, "restore of %s stopped: %v; run it again to finish (it changes only what still differs)\n", who, err)

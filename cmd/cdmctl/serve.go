@@ -11,32 +11,33 @@ import (
 
 	"github.com/cdm/customer-api/internal/apigw"
 	"github.com/cdm/customer-api/internal/apikey"
-	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/devkit/localgateway"
-	"github.com/cdm/customer-api/internal/dynamo"
 	"github.com/cdm/customer-api/internal/emf"
-	"github.com/cdm/customer-api/internal/settings"
 )
 
-func serve(ctx context.Context, sio stdio, args []string) error {
-	s, err := settings.Read()
-	if err != nil {
-		return err
-	}
-	fs := newFlags("serve", sio, &s)
+var serveCommand = &command{
+	name:    "serve",
+	args:    "[--addr 127.0.0.1:3000] [--timeout 10s]",
+	summary: "serve the API locally, as API Gateway and Lambda would",
+	tables:  true,
+	run:     serve,
+}
+
+func serve(ctx context.Context, inv *invocation, args []string) error {
+	sio, fs := inv.stdio, inv.fs
 	addr := fs.String("addr", "127.0.0.1:3000", "listen `address`")
 	timeout := fs.Duration("timeout", 10*time.Second, "each invocation's time limit, as the function's timeout")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	s := inv.s
 	if *timeout <= 0 {
 		return fmt.Errorf("%w: --timeout must be positive", errUsage)
 	}
-	db, err := awsclient.DynamoDB(ctx, s)
+	store, err := inv.store(ctx)
 	if err != nil {
 		return err
 	}
-	store := dynamo.NewStore(db, s.CustomersTable, s.APIKeysTable)
 	handler := apigw.NewHandler(store, apikey.NewAuthorizer(store, s.KeyCacheTTL), slog.New(emf.NewHandler(sio.out, nil)), s.StorageTimeout, apigw.WithFunctionName(s.FunctionName))
 
 	ln, err := net.Listen("tcp", *addr)

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -31,18 +30,21 @@ type smokeSettings struct {
 	timeout                 time.Duration
 }
 
-const smokeUsage = `usage: cdmctl smoke --url BASE --key KEY --client ID --ccid CCID [--timeout 10s]
+var smokeCommand = &command{
+	name:    "smoke",
+	args:    "--url BASE --client ID --ccid CCID [--timeout 10s]",
+	summary: "check a deployed stage against the contract (key in SMOKE_KEY)",
+	doc: `BASE is the stage's ApiBaseUrl output, or the local API. Each flag may
+come from the environment instead: SMOKE_URL, SMOKE_KEY, SMOKE_CLIENT,
+SMOKE_CCID. It prints one line per check and never the key or a record's
+values. Exit status: 0 all passed, 1 a check failed, 2 usage.
+`,
+	tables: false,
+	run:    smoke,
+}
 
-Checks a deployed stage (BASE is its ApiBaseUrl output) or the local API against
-the contract. Each flag may come from the environment instead: SMOKE_URL,
-SMOKE_KEY, SMOKE_CLIENT, SMOKE_CCID. It prints one line per check and never the
-key or a record's values. Exit status: 0 all passed, 1 a check failed, 2 usage.
-`
-
-func smoke(ctx context.Context, sio stdio, args []string) error {
-	fs := flag.NewFlagSet("cdmctl smoke", flag.ContinueOnError)
-	fs.SetOutput(sio.err)
-	fs.Usage = func() { fmt.Fprint(sio.err, smokeUsage) }
+func smoke(ctx context.Context, inv *invocation, args []string) error {
+	sio, fs := inv.stdio, inv.fs
 	var s smokeSettings
 	fs.StringVar(&s.base, "url", os.Getenv("SMOKE_URL"), "base `URL` of the stage (env SMOKE_URL)")
 	fs.StringVar(&s.key, "key", os.Getenv("SMOKE_KEY"), "an API `key` for --client (env SMOKE_KEY)")
@@ -59,7 +61,7 @@ func smoke(ctx context.Context, sio stdio, args []string) error {
 		}
 	}
 	if len(missing) > 0 {
-		fmt.Fprint(sio.err, smokeUsage)
+		fs.Usage()
 		return fmt.Errorf("%w: smoke needs %s", errUsage, strings.Join(missing, ", "))
 	}
 	u, err := url.Parse(s.base)

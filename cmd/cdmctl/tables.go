@@ -4,20 +4,24 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/settings"
 )
 
-func tablesCreate(ctx context.Context, sio stdio, args []string) error {
-	s, err := settings.Read()
-	if err != nil {
+var tablesCreateCommand = &command{
+	name:    "tables create",
+	args:    "",
+	summary: "create both tables if absent",
+	tables:  true,
+	run:     tablesCreate,
+}
+
+func tablesCreate(ctx context.Context, inv *invocation, args []string) error {
+	sio := inv.stdio
+	if err := parse(inv.fs, args, 0); err != nil {
 		return err
 	}
-	if err := parse(newFlags("tables create", sio, &s), args, 0); err != nil {
-		return err
-	}
-	db, err := awsclient.DynamoDB(ctx, s)
+	s := inv.s
+	db, err := inv.dynamoDB(ctx)
 	if err != nil {
 		return err
 	}

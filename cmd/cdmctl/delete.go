@@ -4,29 +4,28 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/cdm/customer-api/internal/awsclient"
 	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/cdm/customer-api/internal/settings"
 )
 
 // confirmAbove is how many customers delete erases without --yes.
 const confirmAbove = 10
 
-func deleteCustomers(ctx context.Context, sio stdio, args []string) error {
-	s, err := settings.Read()
-	if err != nil {
-		return err
-	}
-	fs := newFlags("delete", sio, &s)
+var deleteCommand = &command{
+	name:    "delete",
+	args:    "--client ID [--yes] CCID... | --file FILE",
+	summary: "erase customers (one audit line each on stderr)",
+	tables:  true,
+	run:     deleteCustomers,
+}
+
+func deleteCustomers(ctx context.Context, inv *invocation, args []string) error {
+	sio, fs := inv.stdio, inv.fs
 	client := clientVar(fs, "client `ID` whose customers to erase")
 	file := fs.String("file", "", "`FILE` of ccids, one a line (or NDJSON records, such as an export)")
 	yes := fs.Bool("yes", false, fmt.Sprintf("erase more than %d customers", confirmAbove))
@@ -61,29 +60,17 @@ func deleteCustomers(ctx context.Context, sio stdio, args []string) error {
 	if len(ccids) > confirmAbove && !*yes {
 		return fmt.Errorf("%w: this erases up to %d customers of client %s for good; run again with --yes", errUsage, len(ccids), clientID)
 	}
-	db, err := awsclient.DynamoDB(ctx, s)
+	admin, err := inv.admin(ctx)
 	if err != nil {
 		return err
 	}
-	audit := newAuditLog(sio.err, awsclient.Operator(ctx, s), clientID)
-	res, err := dynamo.NewAdmin(db, s.CustomersTable, s.APIKeysTable).EraseCustomers(ctx, clientID, ccids, dynamo.BatchOptions{Erased: audit.erased})
+	audit := newAuditLog(sio.err, inv.operator(ctx), clientID)
+	res, err := admin.EraseCustomers(ctx, clientID, ccids, dynamo.BatchOptions{Erased: audit.erased})
 	for _, id := range res.Absent {
 		fmt.Fprintf(sio.err, "not stored: %s\n", id)
 	}
 	fmt.Fprintf(sio.err, "erased %d, not stored %d, of %d requested\n", res.Erased, len(res.Absent), len(ccids))
 	return batchFailure(sio, err)
-}
-
-// batchFailure names each customer of a failed batch, so that the operator
-// knows exactly what to run again.
-func batchFailure(sio stdio, err error) error {
-	var be *dynamo.BatchError
-	if errors.As(err, &be) {
-		for _, id := range be.CCIDs {
-			fmt.Fprintf(sio.err, "not erased: %s: %s\n", id, storageReason(be.Err))
-		}
-	}
-	return err
 }
 
 // readCCIDs reads a file of ccids, one a line; a line that starts with {
@@ -121,39 +108,5 @@ func readCCIDs(path string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-	}
-}
-
-// auditLog writes one JSON line per erased customer: when, by whom (the
-// operator's AWS identity, when there is one), which client and ccid, and
-// no other field.
-type auditLog struct {
-	mu       sync.Mutex
-	enc      *json.Encoder
-	operator string
-	client   string
-}
-
-type auditLine struct {
-	Time     string `json:"time"`
-	Operator string `json:"operator,omitempty"`
-	ClientID string `json:"client_id"`
-	CCID     string `json:"ccid"`
-}
-
-func newAuditLog(w io.Writer, operator string, client customer.ClientID) *auditLog {
-	return &auditLog{enc: json.NewEncoder(w), operator: operator, client: client.String()}
-}
-
-func (a *auditLog) erased(ccids []string) { a.erasedOf(a.client, ccids) }
-
-// erasedOf writes the lines of the erased ccids of a client, as its pks name
-// it, for a command that erases several clients' customers.
-func (a *auditLog) erasedOf(client string, ccids []string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := time.Now().UTC().Format(time.RFC3339Nano)
-	for _, id := range ccids {
-		_ = a.enc.Encode(auditLine{Time: now, Operator: a.operator, ClientID: client, CCID: id})
 	}
 }

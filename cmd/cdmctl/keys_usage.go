@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,13 +20,20 @@ type keyUse struct {
 	first, last    time.Time
 }
 
+var keysUsageCommand = &command{
+	name:    "keys usage",
+	args:    "[--since DURATION] [FILE|-]",
+	summary: "requests per key from access lines: first and last seen",
+	tables:  false,
+	run:     keysUsage,
+}
+
 // keysUsage answers, from access lines (the function's log, or cdmctl
 // serve's stdout), what the saved query keys-in-use answers in CloudWatch:
 // requests per key hash prefix and client (a key used on another client's
 // path shows there too, refused), first and last seen. A key absent from the answer was not used in the period.
-func keysUsage(_ context.Context, sio stdio, args []string) error {
-	fs := flag.NewFlagSet("cdmctl keys usage", flag.ContinueOnError)
-	fs.SetOutput(sio.err)
+func keysUsage(_ context.Context, inv *invocation, args []string) error {
+	sio, fs := inv.stdio, inv.fs
 	since := fs.Duration("since", 0, "only lines of the last `duration`, such as 720h; 0: all")
 	if err := parse(fs, args, -1); err != nil {
 		return err
