@@ -248,8 +248,9 @@ func valueEnd(b []byte, i int) int {
 // reflection as a value that encodes itself, so aws-lambda-go posts it as
 // application/json (a lambda.Handler's bytes go as application/octet-stream,
 // which Lambda Managed Instances hands on to the invoker). An event with the
-// wrong types where the handler reads is an invocation error, as it was when
-// aws-lambda-go decoded the whole event.
+// wrong types where the handler reads is an invocation error, as
+// aws-lambda-go's own decoding of the whole event would make it (the
+// equality test's oracle).
 func (h *Handler) Lambda() func(context.Context, json.RawMessage) (ProxyResponse, error) {
 	return func(ctx context.Context, event json.RawMessage) (ProxyResponse, error) {
 		return h.Invoke(ctx, event)
