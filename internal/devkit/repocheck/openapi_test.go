@@ -9,6 +9,7 @@ import (
 
 	customerapi "github.com/cdm/customer-api"
 	"github.com/cdm/customer-api/internal/customer"
+	"slices"
 )
 
 // TestOpenAPIParametersMatchServer: for identifiers at and around every
@@ -57,4 +58,46 @@ func documentedValid(s *openapi3.Schema, v string) bool {
 	}
 	maxBytes, ok := s.Extensions["x-max-bytes"].(float64)
 	return ok && len(v) <= int(maxBytes)
+}
+
+// TestOpenAPIDocumentsEveryField: the properties of openapi.yaml's
+// Customer, Address and NotificationChannel are the field table's names,
+// so a field added in internal/customer is not served undocumented (the
+// schemas forbid other properties), nor one documented but never served.
+func TestOpenAPIDocumentsEveryField(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(customerapi.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(fields []string, more ...string) []string { return append(fields, more...) }
+	for _, c := range []struct {
+		schema string
+		want   []string
+	}{
+		{"Customer", names(fieldNames(customer.Fields()), customer.NameAddresses, customer.NameNotificationChannels, customer.NameExt)},
+		{"Address", fieldNames(customer.AddressFields())},
+		{"NotificationChannel", fieldNames(customer.ChannelFields())},
+	} {
+		s := doc.Components.Schemas[c.schema]
+		if s == nil || s.Value == nil {
+			t.Fatalf("openapi.yaml has no schema %s", c.schema)
+		}
+		var have []string
+		for name := range s.Value.Properties {
+			have = append(have, name)
+		}
+		slices.Sort(have)
+		slices.Sort(c.want)
+		if !slices.Equal(have, c.want) {
+			t.Errorf("openapi.yaml's %s has %v; the field table serves %v", c.schema, have, c.want)
+		}
+	}
+}
+
+func fieldNames[T any](fields []customer.Field[T]) []string {
+	var out []string
+	for _, f := range fields {
+		out = append(out, f.Name)
+	}
+	return out
 }
