@@ -16,13 +16,8 @@ import (
 // confirmAbove is how many customers delete erases without --yes.
 const confirmAbove = 10
 
-var deleteCommand = &command{
-	name:    "delete",
-	args:    "--client ID [--yes] CCID... | --file FILE",
-	summary: "erase customers (one audit line each on stderr)",
-	tables:  true,
-	run:     deleteCustomers,
-}
+var deleteCommand = &command{name: "delete", args: "--client ID [--yes] CCID... | --file FILE",
+	summary: "erase customers (one audit line each on stderr)", tables: true, run: deleteCustomers}
 
 func deleteCustomers(ctx context.Context, inv *invocation, args []string) error {
 	sio, fs := inv.stdio, inv.fs

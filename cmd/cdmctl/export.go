@@ -13,13 +13,8 @@ import (
 	"github.com/cdm/customer-api/internal/dynamo"
 )
 
-var exportCommand = &command{
-	name:    "export",
-	args:    "--client ID [--out FILE|-]",
-	summary: "every customer of a client, as import NDJSON",
-	tables:  true,
-	run:     export,
-}
+var exportCommand = &command{name: "export", args: "--client ID [--out FILE|-]",
+	summary: "every customer of a client, as import NDJSON", tables: true, run: export}
 
 func export(ctx context.Context, inv *invocation, args []string) error {
 	sio, fs := inv.stdio, inv.fs

@@ -8,13 +8,8 @@ import (
 	"github.com/cdm/customer-api/internal/customer"
 )
 
-var getCommand = &command{
-	name:    "get",
-	args:    "--client ID CCID",
-	summary: "print a customer as the API returns it",
-	tables:  true,
-	run:     get,
-}
+var getCommand = &command{name: "get", args: "--client ID CCID",
+	summary: "print a customer as the API returns it", tables: true, run: get}
 
 func get(ctx context.Context, inv *invocation, args []string) error {
 	sio, fs := inv.stdio, inv.fs

@@ -10,13 +10,8 @@ import (
 	"github.com/cdm/customer-api/internal/dynamo"
 )
 
-var importCommand = &command{
-	name:    "import",
-	args:    "--client ID [--skip-invalid] [--dry-run] [--sync [--max-erase 0.1] [--force]] FILE|-",
-	summary: "store a client's customers from NDJSON or a JSON array; nothing is written while any record is invalid",
-	tables:  true,
-	run:     importCustomers,
-}
+var importCommand = &command{name: "import", args: "--client ID [--skip-invalid] [--dry-run] [--sync [--max-erase 0.1] [--force]] FILE|-",
+	summary: "store a client's customers from NDJSON or a JSON array; nothing is written while any record is invalid", tables: true, run: importCustomers}
 
 func importCustomers(ctx context.Context, inv *invocation, args []string) error {
 	sio, fs := inv.stdio, inv.fs

@@ -11,13 +11,8 @@ import (
 	"github.com/cdm/customer-api/internal/devkit/lambdarun"
 )
 
-var invokeCommand = &command{
-	name:    "invoke",
-	args:    "--event FILE [--bootstrap bin/bootstrap]",
-	summary: "run the function under the Lambda emulator",
-	tables:  true,
-	run:     invoke,
-}
+var invokeCommand = &command{name: "invoke", args: "--event FILE [--bootstrap bin/bootstrap]",
+	summary: "run the function under the Lambda emulator", tables: true, run: invoke}
 
 // invoke runs the real bootstrap under the Lambda Runtime Interface Emulator
 // with one event, as sam local invoke -e does, and prints the response.

@@ -10,13 +10,8 @@ import (
 	"github.com/cdm/customer-api/internal/apikey"
 )
 
-var keysCreateCommand = &command{
-	name:    "keys create",
-	args:    "--client ID [--label TEXT] [--expires 720h] [--key -]",
-	summary: "make a key for a client (printed once), or register one given on standard input (--key -)",
-	tables:  true,
-	run:     keysCreate,
-}
+var keysCreateCommand = &command{name: "keys create", args: "--client ID [--label TEXT] [--expires 720h] [--key -]",
+	summary: "make a key for a client (printed once), or register one given on standard input (--key -)", tables: true, run: keysCreate}
 
 func keysCreate(ctx context.Context, inv *invocation, args []string) error {
 	sio, fs := inv.stdio, inv.fs

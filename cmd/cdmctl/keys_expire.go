@@ -9,13 +9,8 @@ import (
 	"github.com/cdm/customer-api/internal/apikey"
 )
 
-var keysExpireCommand = &command{
-	name:    "keys expire",
-	args:    "(- | --hash PREFIX) (--in DURATION | --at RFC3339) [--extend]",
-	summary: "set when a key stops working",
-	tables:  true,
-	run:     keysExpire,
-}
+var keysExpireCommand = &command{name: "keys expire", args: "(- | --hash PREFIX) (--in DURATION | --at RFC3339) [--extend]",
+	summary: "set when a key stops working", tables: true, run: keysExpire}
 
 func keysExpire(ctx context.Context, inv *invocation, args []string) error {
 	sio, fs := inv.stdio, inv.fs

@@ -15,13 +15,8 @@ import (
 // so that a scheduled job can warn.
 var errExpiring = errors.New("keys expire soon")
 
-var keysListCommand = &command{
-	name:    "keys list",
-	args:    "[--client ID] [--expiring-within DURATION]",
-	summary: "the keys and their status (exit status 3 when any expire within the duration)",
-	tables:  true,
-	run:     keysList,
-}
+var keysListCommand = &command{name: "keys list", args: "[--client ID] [--expiring-within DURATION]",
+	summary: "the keys and their status (exit status 3 when any expire within the duration)", tables: true, run: keysList}
 
 func keysList(ctx context.Context, inv *invocation, args []string) error {
 	sio, fs := inv.stdio, inv.fs

@@ -9,13 +9,8 @@ import (
 	"github.com/cdm/customer-api/internal/dynamo"
 )
 
-var keysRevokeCommand = &command{
-	name:    "keys revoke",
-	args:    "- | --hash PREFIX",
-	summary: "revoke a key: - reads it from standard input",
-	tables:  true,
-	run:     keysRevoke,
-}
+var keysRevokeCommand = &command{name: "keys revoke", args: "- | --hash PREFIX",
+	summary: "revoke a key: - reads it from standard input", tables: true, run: keysRevoke}
 
 func keysRevoke(ctx context.Context, inv *invocation, args []string) error {
 	sio, fs := inv.stdio, inv.fs

@@ -10,13 +10,8 @@ import (
 	"github.com/cdm/customer-api/internal/dynamo"
 )
 
-var keysRotateCommand = &command{
-	name:    "keys rotate",
-	args:    "--client ID (- | --hash PREFIX) [--overlap 24h] [--expires 720h] [--label TEXT] [--undo]",
-	summary: "a new key; the old one works for the overlap, then expires",
-	tables:  true,
-	run:     keysRotate,
-}
+var keysRotateCommand = &command{name: "keys rotate", args: "--client ID (- | --hash PREFIX) [--overlap 24h] [--expires 720h] [--label TEXT] [--undo]",
+	summary: "a new key; the old one works for the overlap, then expires", tables: true, run: keysRotate}
 
 func keysRotate(ctx context.Context, inv *invocation, args []string) error {
 	sio, fs := inv.stdio, inv.fs

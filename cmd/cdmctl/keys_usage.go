@@ -20,13 +20,8 @@ type keyUse struct {
 	first, last    time.Time
 }
 
-var keysUsageCommand = &command{
-	name:    "keys usage",
-	args:    "[--since DURATION] [FILE|-]",
-	summary: "requests per key from access lines: first and last seen",
-	tables:  false,
-	run:     keysUsage,
-}
+var keysUsageCommand = &command{name: "keys usage", args: "[--since DURATION] [FILE|-]",
+	summary: "requests per key from access lines: first and last seen", run: keysUsage}
 
 // keysUsage answers, from access lines (the function's log, or cdmctl
 // serve's stdout), what the saved query keys-in-use answers in CloudWatch:

@@ -11,13 +11,8 @@ import (
 	"github.com/cdm/customer-api/internal/dynamo"
 )
 
-var offboardCommand = &command{
-	name:    "offboard",
-	args:    "--client ID (--out FILE | --no-export) [--yes]",
-	summary: "export, revoke every key, erase every customer",
-	tables:  true,
-	run:     offboard,
-}
+var offboardCommand = &command{name: "offboard", args: "--client ID (--out FILE | --no-export) [--yes]",
+	summary: "export, revoke every key, erase every customer", tables: true, run: offboard}
 
 // offboard ends a client: its data goes back to it (an export), its keys
 // stop working, then its customers are erased. Each step is safe to run

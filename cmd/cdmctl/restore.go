@@ -12,13 +12,8 @@ import (
 	"github.com/cdm/customer-api/internal/dynamo"
 )
 
-var restoreCommand = &command{
-	name:    "restore",
-	args:    "--from-table TABLE (--client ID | --all-clients) [--keys-from-table TABLE] [--from-endpoint URL] [--from-region REGION] [--keys-table-lost] [--dry-run] [--yes]",
-	summary: "make live customers equal a restored table's",
-	tables:  true,
-	run:     restore,
-}
+var restoreCommand = &command{name: "restore", args: "--from-table TABLE (--client ID | --all-clients) [--keys-from-table TABLE] [--from-endpoint URL] [--from-region REGION] [--keys-table-lost] [--dry-run] [--yes]",
+	summary: "make live customers equal a restored table's", tables: true, run: restore}
 
 // restore makes the live customers of one client, or of all, equal to
 // those of a table restored beside the live one (point-in-time recovery or

@@ -15,13 +15,8 @@ import (
 	"github.com/cdm/customer-api/internal/emf"
 )
 
-var serveCommand = &command{
-	name:    "serve",
-	args:    "[--addr 127.0.0.1:3000] [--timeout 10s]",
-	summary: "serve the API locally, as API Gateway and Lambda would",
-	tables:  true,
-	run:     serve,
-}
+var serveCommand = &command{name: "serve", args: "[--addr 127.0.0.1:3000] [--timeout 10s]",
+	summary: "serve the API locally, as API Gateway and Lambda would", tables: true, run: serve}
 
 func serve(ctx context.Context, inv *invocation, args []string) error {
 	sio, fs := inv.stdio, inv.fs

@@ -7,13 +7,8 @@ import (
 	"github.com/cdm/customer-api/internal/dynamo"
 )
 
-var tablesCreateCommand = &command{
-	name:    "tables create",
-	args:    "",
-	summary: "create both tables if absent",
-	tables:  true,
-	run:     tablesCreate,
-}
+var tablesCreateCommand = &command{name: "tables create", args: "",
+	summary: "create both tables if absent", tables: true, run: tablesCreate}
 
 func tablesCreate(ctx context.Context, inv *invocation, args []string) error {
 	sio := inv.stdio

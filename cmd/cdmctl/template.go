@@ -7,13 +7,8 @@ import (
 	"github.com/cdm/customer-api/internal/devkit/samtemplate"
 )
 
-var templateCommand = &command{
-	name:    "template managed-instances",
-	args:    "[--template FILE]",
-	summary: "print the template of a stack on Lambda Managed Instances",
-	tables:  false,
-	run:     template,
-}
+var templateCommand = &command{name: "template managed-instances", args: "[--template FILE]",
+	summary: "print the template of a stack on Lambda Managed Instances", run: template}
 
 // template writes a template derived from template.yaml: today only the
 // one for a stack on Lambda Managed Instances.

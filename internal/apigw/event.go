@@ -16,12 +16,60 @@ import (
 // only these; the headers' other entries, the identity block, the stage
 // variables and the rest are skipped, not built.
 type event struct {
-	RequestContext struct {
-		RequestID string `json:"requestId"`
-	} `json:"requestContext"`
-	PathParameters    pathParameters `json:"pathParameters"`
-	Headers           keyHeader      `json:"headers"`
-	MultiValueHeaders keyHeaders     `json:"multiValueHeaders"`
+	RequestContext    requestContext
+	PathParameters    pathParameters
+	Headers           keyHeader
+	MultiValueHeaders keyHeaders
+}
+
+// decodeEvent reads ev from a proxy event without reflection, as
+// encoding/json decodes such a struct: names matched as bytes.EqualFold
+// does, a name given twice decoded twice into the same field, null a no-op,
+// other names skipped, and every error encoding/json reports an error here.
+func decodeEvent(payload []byte, ev *event) error {
+	if !json.Valid(payload) {
+		return json.Unmarshal(payload, ev) // the syntax error, as encoding/json words it
+	}
+	return eachEntry(payload, func(name, value []byte) error {
+		switch {
+		case nameFolds(name, "requestContext"):
+			return ev.RequestContext.decode(value)
+		case nameFolds(name, "pathParameters"):
+			return ev.PathParameters.UnmarshalJSON(value)
+		case nameFolds(name, "headers"):
+			return ev.Headers.UnmarshalJSON(value)
+		case nameFolds(name, "multiValueHeaders"):
+			return ev.MultiValueHeaders.UnmarshalJSON(value)
+		}
+		return nil
+	})
+}
+
+// requestContext keeps the requestId of the event's requestContext.
+type requestContext struct{ RequestID string }
+
+func (r *requestContext) decode(data []byte) error {
+	return eachEntry(data, func(name, value []byte) error {
+		if !nameFolds(name, "requestId") || string(value) == "null" {
+			return nil
+		}
+		if value[0] != '"' {
+			return errEventShape
+		}
+		s, err := stringOrNull(value)
+		r.RequestID = s
+		return err
+	})
+}
+
+// nameFolds reports whether a JSON object key (still quoted) equals want
+// under bytes.EqualFold, as encoding/json matches a struct's field names.
+func nameFolds(name []byte, want string) bool {
+	if bytes.IndexByte(name, '\\') < 0 {
+		return len(name) >= 2 && bytes.EqualFold(name[1:len(name)-1], []byte(want))
+	}
+	var n string
+	return json.Unmarshal(name, &n) == nil && strings.EqualFold(n, want)
 }
 
 // pathParameters keeps client_id and ccid of the event's pathParameters
@@ -56,16 +104,22 @@ func (p *pathParameters) UnmarshalJSON(data []byte) error {
 
 func (k *keyHeader) UnmarshalJSON(data []byte) error {
 	return eachEntry(data, func(name, value []byte) error {
+		n, ok := keyHeaderName(name)
+		if !ok {
+			// Only its shape matters, and nothing of it is built.
+			if !isStringOrNull(value) {
+				return errEventShape
+			}
+			return nil
+		}
 		s, err := stringOrNull(value)
 		if err != nil {
 			return err
 		}
-		if n, ok := keyHeaderName(name); ok {
-			if k.values == nil {
-				k.values = map[string]string{}
-			}
-			k.values[n] = s
+		if k.values == nil {
+			k.values = map[string]string{}
 		}
+		k.values[n] = s
 		return nil
 	})
 }
@@ -96,11 +150,27 @@ func keyHeaderName(name []byte) (string, bool) {
 	if len(name) < len(APIKeyHeader)+2 {
 		return "", false // folding never makes a name longer than its bytes
 	}
-	n := string(name[1 : len(name)-1])
-	if bytes.IndexByte(name, '\\') >= 0 && json.Unmarshal(name, &n) != nil {
+	if bytes.IndexByte(name, '\\') < 0 {
+		// The common case, compared before any string is made of it.
+		raw := name[1 : len(name)-1]
+		if !bytes.EqualFold(raw, apiKeyHeaderBytes) {
+			return "", false
+		}
+		return string(raw), true
+	}
+	var n string
+	if json.Unmarshal(name, &n) != nil {
 		return "", false
 	}
 	return n, strings.EqualFold(n, APIKeyHeader)
+}
+
+var apiKeyHeaderBytes = []byte(APIKeyHeader)
+
+// isStringOrNull reports whether a JSON value (checked as JSON already) is
+// a string or null.
+func isStringOrNull(value []byte) bool {
+	return string(value) == "null" || len(value) > 0 && value[0] == '"'
 }
 
 // nameIs reports whether a JSON object key (still quoted) is exactly want.
@@ -270,7 +340,7 @@ func (r ProxyResponse) MarshalJSON() ([]byte, error) { return r, nil }
 // invocation error.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	var ev event
-	if err := json.Unmarshal(payload, &ev); err != nil {
+	if err := decodeEvent(payload, &ev); err != nil {
 		return nil, err
 	}
 	status, body := h.serve(ctx, request{

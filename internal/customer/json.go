@@ -23,52 +23,12 @@ const MaxNesting = 32
 func EncodeJSON(c Customer) (string, error) {
 	// One buffer of about the body's size, which becomes the string itself.
 	b := make([]byte, 0, estimateSize(c))
-	b = append(b, '{')
-	first := true
-	field := func(name string, v *string) {
-		if v == nil {
-			return
-		}
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = append(b, '"')
-		b = append(b, name...)
-		b = append(b, `":`...)
-		b = jsontext.AppendString(b, *v)
-	}
-	for _, f := range customerFields {
-		field(f.Name, *f.Ref(&c))
-	}
+	b, first := appendFields(append(b, '{'), customerFields[:], &c)
 	if !first {
 		b = append(b, ',')
 	}
-	b = append(b, `"`+NameAddresses+`":[`...)
-	for i := range c.Addresses {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '{')
-		first = true
-		for _, f := range addressFields {
-			field(f.Name, *f.Ref(&c.Addresses[i]))
-		}
-		b = append(b, '}')
-	}
-	b = append(b, `],"`+NameNotificationChannels+`":[`...)
-	for i := range c.NotificationChannels {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '{')
-		first = true
-		for _, f := range channelFields {
-			field(f.Name, *f.Ref(&c.NotificationChannels[i]))
-		}
-		b = append(b, '}')
-	}
-	b = append(b, ']')
+	b = appendList(append(b, `"`+NameAddresses+`":`...), addressFields[:], c.Addresses)
+	b = appendList(append(b, `,"`+NameNotificationChannels+`":`...), channelFields[:], c.NotificationChannels)
 	if c.Ext != nil {
 		b = append(b, `,"`+NameExt+`":`...)
 		var err error
@@ -81,32 +41,67 @@ func EncodeJSON(c Customer) (string, error) {
 	return unsafe.String(unsafe.SliceData(b), len(b)), nil // #nosec G103 -- b is never written after this
 }
 
+// appendFields appends the stored string fields of v as JSON members, and
+// reports whether there were none.
+func appendFields[T any](b []byte, fields []Field[T], v *T) ([]byte, bool) {
+	first := true
+	for _, f := range fields {
+		s := *f.Ref(v)
+		if s == nil {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '"')
+		b = append(b, f.Name...)
+		b = append(b, `":`...)
+		b = jsontext.AppendString(b, *s)
+	}
+	return b, first
+}
+
+// appendList appends elems as a JSON array of objects.
+func appendList[T any](b []byte, fields []Field[T], elems []T) []byte {
+	b = append(b, '[')
+	for i := range elems {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b, _ = appendFields(append(b, '{'), fields, &elems[i])
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
 // estimateSize is about the length of c's JSON: field names and punctuation
 // are counted generously, escapes not at all.
 func estimateSize(c Customer) int {
-	n := 64
-	for _, f := range customerFields {
-		if v := *f.Ref(&c); v != nil {
-			n += 24 + len(*v)
+	return 64 + fieldsSize(customerFields[:], &c, 24) +
+		listSize(addressFields[:], c.Addresses, 96) + listSize(channelFields[:], c.NotificationChannels, 80) +
+		estimateObject(c.Ext)
+}
+
+// fieldsSize is the length of v's stored strings, each with perField more.
+func fieldsSize[T any](fields []Field[T], v *T, perField int) int {
+	n := 0
+	for _, f := range fields {
+		if s := *f.Ref(v); s != nil {
+			n += perField + len(*s)
 		}
 	}
-	for i := range c.Addresses {
-		n += 96
-		for _, f := range addressFields {
-			if v := *f.Ref(&c.Addresses[i]); v != nil {
-				n += len(*v)
-			}
-		}
+	return n
+}
+
+// listSize is about the length of elems as JSON, perElem for the names and
+// punctuation of each.
+func listSize[T any](fields []Field[T], elems []T, perElem int) int {
+	n := 0
+	for i := range elems {
+		n += perElem + fieldsSize(fields, &elems[i], 0)
 	}
-	for i := range c.NotificationChannels {
-		n += 80
-		for _, f := range channelFields {
-			if v := *f.Ref(&c.NotificationChannels[i]); v != nil {
-				n += len(*v)
-			}
-		}
-	}
-	return n + estimateObject(c.Ext)
+	return n
 }
 
 func estimateObject(o Object) int {
