@@ -39,7 +39,9 @@ func main() {
 		os.Exit(1)
 	}
 	if *out == "" {
-		os.Stdout.Write(src)
+		if _, err := os.Stdout.Write(src); err != nil {
+			os.Exit(1)
+		}
 		return
 	}
 	if err := os.WriteFile(*out, src, 0o644); err != nil { // #nosec G306 -- source code
