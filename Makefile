@@ -88,7 +88,7 @@ bench: deps
 
 # Each fuzz target for FUZZTIME; make test runs their seed corpus only.
 fuzz:
-	for pt in apigw:FuzzHandler apigw:FuzzRequestFields apigw:FuzzInvoke jsontext:FuzzAppendString dynamo:FuzzEqualValues dynamo:FuzzCheckSourceItem; do \
+	for pt in apigw:FuzzHandler apigw:FuzzRequestFields apigw:FuzzInvoke jsontext:FuzzAppendString customer:FuzzScanImportArray dynamo:FuzzEqualValues dynamo:FuzzCheckSourceItem; do \
 		$(GO) test ./internal/$${pt%%:*} -run '^$$' -fuzz "^$${pt#*:}\$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
 
