@@ -3,31 +3,21 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"time"
 
 	"github.com/aws/smithy-go"
-	"github.com/cdm/customer-api/internal/customer"
 	"github.com/cdm/customer-api/internal/dynamo"
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 )
 
 // reportUnstored names, as FILE:LINE, each record of a batch DynamoDB
-// refused.
-func reportUnstored(sio stdio, name string, entries []customer.Entry, err error) {
+// refused (the Writer's refs are lines).
+func reportUnstored(sio stdio, name string, err error) {
 	var batchErr *dynamo.BatchError
 	if !errors.As(err, &batchErr) {
 		return
 	}
-	lines := make(map[string]int, len(entries))
-	for _, e := range entries {
-		lines[*e.Customer.CCID] = e.Line
-	}
 	reason := storageReason(batchErr.Err)
-	for _, id := range batchErr.CCIDs {
-		fmt.Fprintf(sio.err, "%s:%d: -: not stored: %s\n", name, lines[id], reason)
+	for _, line := range batchErr.Refs {
+		fmt.Fprintf(sio.err, "%s:%d: -: not stored: %s\n", name, line, reason)
 	}
 }
 
@@ -43,16 +33,6 @@ func storageReason(err error) string {
 		return api.ErrorCode()
 	}
 	return err.Error()
-}
-
-// progressBar returns a bar on w when w is a terminal, else nil.
-func progressBar(w io.Writer, total int) *progressbar.ProgressBar {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	return progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("importing"),
-		progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 }
 
 // batchFailure names each customer of a failed batch, so that the operator

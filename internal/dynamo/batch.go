@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -33,6 +32,12 @@ type BatchOptions struct {
 	// Erased, when set, is told the CCIDs of each batch erased, as soon as
 	// DynamoDB confirms it.
 	Erased func(ccids []string)
+	// Through, when set, is told the highest ref (see Writer) up to which
+	// every item is stored or erased, and how many items that is.
+	Through func(ref, n int)
+	// Rate caps the items sent a second (0: no cap), so that a load leaves
+	// the table's capacity to the live API.
+	Rate float64
 }
 
 func (o BatchOptions) withDefaults() BatchOptions {
@@ -52,6 +57,7 @@ func (o BatchOptions) withDefaults() BatchOptions {
 // CCID, and why.
 type BatchError struct {
 	CCIDs []string
+	Refs  []int // the refs the items were given with (see Writer)
 	Err   error
 }
 
@@ -78,57 +84,16 @@ func (a *Admin) PutCustomers(ctx context.Context, clientID customer.ClientID, cs
 	return a.writeAll(ctx, reqs, o)
 }
 
-// writeAll sends reqs in batches of BatchSize, o.InFlight at once, and
-// returns how many were written and the first error, a *BatchError.
+// writeAll sends reqs through a Writer and returns how many were written
+// and the first error, a *BatchError.
 func (a *Admin) writeAll(ctx context.Context, reqs []types.WriteRequest, o BatchOptions) (int, error) {
-	o = o.withDefaults()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan []types.WriteRequest)
-	var (
-		mu       sync.Mutex
-		written  int
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	for range o.InFlight {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for batch := range batches {
-				if err := a.writeBatch(ctx, batch, o); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = &BatchError{CCIDs: batchCCIDs(batch), Err: err}
-						cancel()
-					}
-					mu.Unlock()
-					continue
-				}
-				mu.Lock()
-				written += len(batch)
-				mu.Unlock()
-				if o.Written != nil {
-					o.Written(len(batch))
-				}
-				if o.Erased != nil && batch[0].DeleteRequest != nil {
-					o.Erased(batchCCIDs(batch))
-				}
-			}
-		}()
-	}
-	for start := 0; start < len(reqs) && ctx.Err() == nil; start += BatchSize {
-		select {
-		case batches <- reqs[start:min(start+BatchSize, len(reqs))]:
-		case <-ctx.Done():
+	w := a.NewWriter(ctx, o)
+	for i, r := range reqs {
+		if w.add(r, i) != nil {
+			break
 		}
 	}
-	close(batches)
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		firstErr = ctx.Err()
-	}
-	return written, firstErr
+	return w.Close()
 }
 
 func (a *Admin) writeBatch(ctx context.Context, batch []types.WriteRequest, o BatchOptions) error {

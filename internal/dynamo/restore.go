@@ -152,7 +152,7 @@ type RestoreOptions struct {
 func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, clientID customer.ClientID, o RestoreOptions) (RestoreResult, error) {
 	o.Batch = o.Batch.withDefaults()
 	var res RestoreResult
-	seen := map[string]bool{}
+	seen := customer.NewIDSet() // every pk the source holds: 8 bytes each
 	// Each page of source items: compare with the live items of the same
 	// keys, then put back what differs.
 	page := func(items map[string]map[string]types.AttributeValue) error {
@@ -162,7 +162,7 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 				return err
 			}
 			pks = append(pks, pk)
-			seen[pk] = true
+			seen.Add(pk)
 		}
 		slices.Sort(pks)
 		live, err := a.batchGet(ctx, a.customers, attrPK, pks, "", true, &ReadStats{}, o.Batch)
@@ -198,37 +198,50 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 	if err := from.sourceItems(ctx, src, clientID, o.Batch, page); err != nil {
 		return res, err
 	}
-	// Then erase what the source does not hold.
-	// By pk as stored: a pk without # (which no customer has, but another
-	// system may write) is erased as it is.
-	erase := map[string][]string{}
+	// Then erase what the source does not hold, as the live keys are read,
+	// by pk as stored: a pk without # (which no customer has, but another
+	// system may write) is erased as it is. A live pk whose hash is a source
+	// pk's is kept (see customer.IDSet): never an erasure too many.
+	seen.Seal()
+	writers := map[string]*Writer{} // one a client, for its audit lines
+	defer func() {
+		for _, w := range writers {
+			w.Close()
+		}
+	}()
 	err := a.liveKeys(ctx, clientID, func(pks []string) error {
 		for _, pk := range pks {
-			if !seen[pk] {
-				c := clientOf(pk)
-				erase[c] = append(erase[c], pk)
-				res.client(pk).Erased++
+			if seen.Has(pk) {
+				continue
+			}
+			res.client(pk).Erased++
+			if o.DryRun {
+				continue
+			}
+			c := clientOf(pk)
+			w := writers[c]
+			if w == nil {
+				bo := o.Batch
+				if o.Erased != nil {
+					bo.Erased = func(ccids []string) { o.Erased(c, ccids) }
+				}
+				w = a.NewWriter(ctx, bo)
+				writers[c] = w
+			}
+			if err := w.Erase(pk, 0); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
-	if err != nil || o.DryRun {
-		return res, err
-	}
-	for _, c := range slices.Sorted(maps.Keys(erase)) {
-		reqs := make([]types.WriteRequest, len(erase[c]))
-		for i, pk := range erase[c] {
-			reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: pk}}}}
-		}
-		bo := o.Batch
-		if o.Erased != nil {
-			bo.Erased = func(ccids []string) { o.Erased(c, ccids) }
-		}
-		if _, err := a.writeAll(ctx, reqs, bo); err != nil {
-			return res, err
+	for _, c := range slices.Sorted(maps.Keys(writers)) {
+		_, werr := writers[c].Close()
+		delete(writers, c)
+		if err == nil {
+			err = werr
 		}
 	}
-	return res, nil
+	return res, err
 }
 
 // sourceItems passes the items of clientID ("" for all) in a's customers
