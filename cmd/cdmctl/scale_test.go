@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cdm/customer-api/internal/devkit/faultproxy"
+)
+
+// writeRecords writes n import records to a file, one a line.
+func writeRecords(t *testing.T, n int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("customers-%d.ndjson", n))
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := range n {
+		fmt.Fprintf(f, `{"ccid":"S-%07d","first_name":"First%d","last_name":"Last","date_of_birth":"1980-01-%02d","addresses":[{"address1":"%d Main St","city":"Radnor","state_province":"PA","postal_code":"19087","country":"US"}],"notification_channels":[{"channel_type":"sms","channel_addr":"610555%04d","consent_type":"written"}],"ext":{"n":%d,"plan":"gold"}}`+"\n", i, i, i%28+1, i, i%10000, i)
+	}
+	return path
+}
+
+// peakLiveHeap runs fn and returns the largest live heap (the heap a
+// garbage collection found reachable) the runtime reported meanwhile.
+func peakLiveHeap(t *testing.T, fn func()) uint64 {
+	t.Helper()
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	var peak uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(sample)
+			peak = max(peak, sample[0].Value.Uint64())
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	fn()
+	runtime.GC() // a last collection sees what fn still held at its end
+	close(stop)
+	wg.Wait()
+	return peak
+}
+
+// TestImportMemoryDoesNotGrowWithRecords imports 2,000 and then 20,000
+// records, plain and with --sync, and compares the largest live heap each
+// run needed: ten times the records may not need much more memory. (Holding
+// the records, as import once did, needed some 6 KB each: 120 MB against 12.)
+func TestImportMemoryDoesNotGrowWithRecords(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports 44,000 records; skipped with -short")
+	}
+	useTables(t)
+	small, large := writeRecords(t, 2000), writeRecords(t, 20000)
+	for _, args := range [][]string{{"import", "--client", "mem"}, {"import", "--client", "mem", "--sync", "--force"}} {
+		run := func(file string) uint64 {
+			return peakLiveHeap(t, func() { mustRun(t, append(args, file)...) })
+		}
+		s := run(small)
+		l := run(large)
+		t.Logf("%s: peak live heap %.1f MB at 2,000 records, %.1f MB at 20,000", strings.Join(args, " "), float64(s)/1e6, float64(l)/1e6)
+		if float64(l) > 1.5*float64(s)+2e6 {
+			t.Errorf("%s: %.1f MB at 20,000 records against %.1f MB at 2,000: memory grows with the records", strings.Join(args, " "), float64(l)/1e6, float64(s)/1e6)
+		}
+	}
+}
+
+// TestInterruptedImportResumes stops an import half way, by throttling
+// past the retry budget and by cancelling it (Ctrl-C), and continues it
+// with the command it prints: the table ends as an uninterrupted import
+// leaves it, and what was stored is not written again.
+func TestInterruptedImportResumes(t *testing.T) {
+	tb := useTables(t)
+	const n = 3000
+	file := writeRecords(t, n)
+	mustRun(t, "import", "--client", "whole", file)
+	want, _ := mustRun(t, "export", "--client", "whole", "--out", "-")
+	proxy := useProxy(t, tb)
+	for _, stop := range []string{"throttling", "cancel"} {
+		t.Run(stop, func(t *testing.T) {
+			client := "resume-" + stop
+			proxy.ResetCounts()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if stop == "throttling" {
+				proxy.Set(faultproxy.Config{Fault: faultproxy.Throttling, Operation: "BatchWriteItem", Skip: 50})
+			} else {
+				proxy.Set(faultproxy.Config{Fault: faultproxy.Delay, Delay: 20 * time.Millisecond, Operation: "BatchWriteItem"})
+				go func() {
+					for total, _ := proxy.Requests(); total < 50; total, _ = proxy.Requests() {
+						time.Sleep(5 * time.Millisecond)
+					}
+					cancel()
+				}()
+			}
+			var errOut strings.Builder
+			err := run(ctx, []string{"import", "--client", client, file}, strings.NewReader(""), io.Discard, &errOut)
+			proxy.Set(faultproxy.Config{})
+			if err == nil {
+				t.Fatalf("the import was not stopped:\n%s", errOut.String())
+			}
+			stored := len(clientItems(t, tb, client))
+			if stored == 0 || stored == n {
+				t.Fatalf("%d of %d stored: not stopped half way", stored, n)
+			}
+			_, again, ok := strings.Cut(errOut.String(), "continue with:\n  ")
+			if !ok {
+				t.Fatalf("no command to continue with:\n%s", errOut.String())
+			}
+			words := strings.Fields(strings.SplitN(again, "\n", 2)[0])
+			if words[0] != "cdmctl" || words[len(words)-2] != "--resume" {
+				t.Fatalf("continue with %q", again)
+			}
+			proxy.ResetCounts()
+			_, resumed := mustRun(t, words[1:]...)
+			total, _ := proxy.Requests()
+			if left := (n-stored)/25 + 8; total > int64(left)+2 {
+				t.Errorf("the resumed run sent %d requests; %d records were left, so it wrote stored ones again\n%s", total, n-stored, resumed)
+			}
+			if got, _ := mustRun(t, "export", "--client", client, "--out", "-"); got != want || strings.Count(got, "\n") != n {
+				t.Errorf("after --resume the export has %d lines, want %d, or they differ", strings.Count(got, "\n"), n)
+			}
+			if _, err := os.Stat(file + checkpointSuffix); !os.IsNotExist(err) {
+				t.Errorf("the checkpoint is left after the run ended: %v", err)
+			}
+			if _, _, err := cdmctl(t, "", words[1:]...); err == nil || !strings.Contains(err.Error(), "no checkpoint") {
+				t.Errorf("--resume with nothing to resume: %v", err)
+			}
+		})
+	}
+}
