@@ -16,7 +16,7 @@ import (
 // confirmAbove is how many customers delete erases without --yes.
 const confirmAbove = 10
 
-var deleteCommand = &command{name: "delete", args: "--client ID [--yes] CCID... | --file FILE",
+var deleteCommand = &command{name: "delete", args: "--client ID [--yes] [--rate N] CCID... | --file FILE",
 	summary: "erase customers (one audit line each on stderr)", tables: true, run: deleteCustomers}
 
 func deleteCustomers(ctx context.Context, inv *invocation, args []string) error {
@@ -24,7 +24,11 @@ func deleteCustomers(ctx context.Context, inv *invocation, args []string) error 
 	client := clientVar(fs, "client `ID` whose customers to erase")
 	file := fs.String("file", "", "`FILE` of ccids, one a line (or NDJSON records, such as an export)")
 	yes := fs.Bool("yes", false, fmt.Sprintf("erase more than %d customers", confirmAbove))
+	rate := rateVar(fs)
 	if err := parse(fs, args, -1); err != nil {
+		return err
+	}
+	if err := checkRate(*rate); err != nil {
 		return err
 	}
 	clientID, err := client.required()
@@ -60,7 +64,9 @@ func deleteCustomers(ctx context.Context, inv *invocation, args []string) error 
 		return err
 	}
 	audit := newAuditLog(sio.err, inv.operator(ctx), clientID)
-	res, err := admin.EraseCustomers(ctx, clientID, ccids, dynamo.BatchOptions{Erased: audit.erased})
+	progress := newProgress(sio.err, "erasing", len(ccids))
+	res, err := admin.EraseCustomers(ctx, clientID, ccids, dynamo.BatchOptions{Erased: audit.erased, Rate: *rate, Written: progress.add})
+	progress.finish()
 	for _, id := range res.Absent {
 		fmt.Fprintf(sio.err, "not stored: %s\n", id)
 	}

@@ -68,3 +68,17 @@ func parse(fs *flag.FlagSet, args []string, nargs int) error {
 	}
 	return nil
 }
+
+// rateVar defines the --rate flag of a command that writes or erases many
+// customers.
+func rateVar(fs *flag.FlagSet) *float64 {
+	return fs.Float64("rate", 0, "at most this many `records` a second, written or erased (0: as fast as the table takes them)")
+}
+
+// checkRate refuses a negative --rate.
+func checkRate(rate float64) error {
+	if rate < 0 {
+		return fmt.Errorf("%w: --rate must not be negative", errUsage)
+	}
+	return nil
+}

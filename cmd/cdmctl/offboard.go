@@ -11,7 +11,7 @@ import (
 	"github.com/cdm/customer-api/internal/dynamo"
 )
 
-var offboardCommand = &command{name: "offboard", args: "--client ID (--out FILE | --no-export) [--yes]",
+var offboardCommand = &command{name: "offboard", args: "--client ID (--out FILE | --no-export) [--yes] [--rate N]",
 	summary: "export, revoke every key, erase every customer", tables: true, run: offboard}
 
 // offboard ends a client: its data goes back to it (an export), its keys
@@ -23,7 +23,11 @@ func offboard(ctx context.Context, inv *invocation, args []string) error {
 	out := fs.String("out", "", "`FILE` the client's customers are exported to first")
 	noExport := fs.Bool("no-export", false, "erase without exporting first")
 	yes := fs.Bool("yes", false, "confirm: every key is revoked and every customer erased")
+	rate := rateVar(fs)
 	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := checkRate(*rate); err != nil {
 		return err
 	}
 	s := inv.s
@@ -71,7 +75,9 @@ func offboard(ctx context.Context, inv *invocation, args []string) error {
 	fmt.Fprintf(sio.err, "offboard 2/3 revoke keys: revoked %d, %d were revoked already; callers are refused within the key cache TTL (%v)\n", revoked, already, s.KeyCacheTTL)
 
 	audit := newAuditLog(sio.err, inv.operator(ctx), clientID)
-	n, err := admin.EraseClient(ctx, clientID, dynamo.BatchOptions{Erased: audit.erased})
+	progress := newProgress(sio.err, "erasing", -1)
+	n, err := admin.EraseClient(ctx, clientID, dynamo.BatchOptions{Erased: audit.erased, Rate: *rate, Written: progress.add})
+	progress.finish()
 	if err != nil {
 		return fmt.Errorf("offboard 3/3 erase: %w (%d erased; run again to erase the rest)", batchFailure(sio, err), n)
 	}

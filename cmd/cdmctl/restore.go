@@ -12,7 +12,7 @@ import (
 	"github.com/cdm/customer-api/internal/dynamo"
 )
 
-var restoreCommand = &command{name: "restore", args: "--from-table TABLE (--client ID | --all-clients) [--keys-from-table TABLE] [--from-endpoint URL] [--from-region REGION] [--keys-table-lost] [--dry-run] [--yes]",
+var restoreCommand = &command{name: "restore", args: "--from-table TABLE (--client ID | --all-clients) [--keys-from-table TABLE] [--from-endpoint URL] [--from-region REGION] [--keys-table-lost] [--dry-run] [--yes] [--rate N]",
 	summary: "make live customers equal a restored table's", tables: true, run: restore}
 
 // restore makes the live customers of one client, or of all, equal to
@@ -30,7 +30,11 @@ func restore(ctx context.Context, inv *invocation, args []string) error {
 	dryRun := fs.Bool("dry-run", false, "count what would change; write nothing")
 	yes := fs.Bool("yes", false, fmt.Sprintf("replace or erase more than %d live customers", confirmAbove))
 	lostKeys := fs.Bool("keys-table-lost", false, "the live API keys table was lost and is empty: put back the backup's keys (docs/operating.md)")
+	rate := rateVar(fs)
 	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := checkRate(*rate); err != nil {
 		return err
 	}
 	s := inv.s
@@ -118,7 +122,10 @@ func restore(ctx context.Context, inv *invocation, args []string) error {
 	}
 	start := time.Now()
 	audit := newAuditLog(sio.err, inv.operator(ctx), customer.ClientID{})
-	done, err := live.RestoreCustomers(ctx, from, source, clientID, dynamo.RestoreOptions{Erased: audit.erasedOf})
+	progress := newProgress(sio.err, "restoring", plan.Changes())
+	done, err := live.RestoreCustomers(ctx, from, source, clientID, dynamo.RestoreOptions{Erased: audit.erasedOf,
+		Batch: dynamo.BatchOptions{Rate: *rate, Written: progress.add}})
+	progress.finish()
 	if err != nil {
 		fmt.Fprintf(sio.err, "restore of %s stopped: %v; run it again to finish (it changes only what still differs)\n", who, err)
 		return batchFailure(sio, err)
