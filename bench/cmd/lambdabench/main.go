@@ -46,7 +46,7 @@ var (
 	rssN       = flag.Int("rss-requests", 1000, "requests before reading peak RSS")
 	importN    = flag.Int("import", 10000, "customers per import run")
 	out        = flag.String("out", "bench/results/latest.md", "where to write the table")
-	onlyFlag   = flag.String("only", "", "comma-separated steps to run (warm, nonio, cold, rss, concurrency, power, floor, package, import, clientdata); all when empty")
+	onlyFlag   = flag.String("only", "", "comma-separated steps to run (warm, nonio, cold, rss, concurrency, power, floor, package, import, clientdata, operator); all when empty")
 )
 
 type row struct{ what, value, budget, verdict string }
@@ -113,6 +113,7 @@ var steps = []step{
 	{"package", stepPackage},
 	{"import", stepImport},
 	{"clientdata", stepClientData},
+	{"operator", stepOperator},
 }
 
 func run() error {
@@ -130,6 +131,10 @@ func run() error {
 		return err
 	}
 	if err := os.Chdir(root); err != nil {
+		return err
+	}
+	// The operator step keeps a million records in the in-memory DynamoDB.
+	if err := os.Setenv("NODE_OPTIONS", strings.TrimSpace(os.Getenv("NODE_OPTIONS")+" --max-old-space-size=8192")); err != nil {
 		return err
 	}
 	srv, err := dynalite.Start()
