@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -91,15 +92,25 @@ func (cp *checkpoint) save() {
 		return
 	}
 	data, _ := json.Marshal(cp.state)
-	tmp := cp.path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
+	// A file of its own, then renamed over the checkpoint: a reader (or a
+	// second run of the same file) never sees half of one.
+	f, err := os.CreateTemp(filepath.Dir(cp.path), filepath.Base(cp.path)+".*.tmp")
+	if err == nil {
+		_, err = f.Write(append(data, '\n'))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(f.Name(), cp.path) // #nosec G703 -- beside the file the operator names
+		}
+		if err != nil {
+			_ = os.Remove(f.Name()) // #nosec G703 -- the temporary file this command made
+		}
+	}
+	if err != nil {
 		fmt.Fprintf(cp.w, "cdmctl: warning: no checkpoint: %v\n", err)
 		cp.path = ""
 		return
-	}
-	if err := os.Rename(tmp, cp.path); err != nil { // #nosec G703 -- beside the file the operator names
-		fmt.Fprintf(cp.w, "cdmctl: warning: no checkpoint: %v\n", err)
-		cp.path = ""
 	}
 	cp.saved = time.Now()
 }

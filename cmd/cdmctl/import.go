@@ -191,6 +191,7 @@ func checkImport(src *importSource, w io.Writer) (*importCheck, error) {
 	}
 	sum := sha256.New()
 	err := src.scan(func(line int, data []byte) error {
+		fmt.Fprintf(sum, "%d:", line) // a line moved is a file changed: the checkpoint counts lines
 		sum.Write(data)
 		c, err := customer.ParseRecord(data)
 		if err != nil {

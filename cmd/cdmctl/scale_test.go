@@ -147,3 +147,39 @@ func TestInterruptedImportResumes(t *testing.T) {
 		})
 	}
 }
+
+// TestImportTwiceAtOnce: the same import run twice at the same time ends
+// with every record stored once and no checkpoint left; a checkpoint of
+// another file, or of another client, is refused by --resume.
+func TestImportTwiceAtOnce(t *testing.T) {
+	tb := useTables(t)
+	file := writeRecords(t, 1500)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Go(func() {
+			_, _, errs[i] = cdmctl(t, "", "import", "--client", "twice", file)
+		})
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("%v / %v", errs[0], errs[1])
+	}
+	if n := len(clientItems(t, tb, "twice")); n != 1500 {
+		t.Errorf("%d stored, want 1500", n)
+	}
+	if _, err := os.Stat(file + checkpointSuffix); !os.IsNotExist(err) {
+		t.Errorf("a checkpoint is left: %v", err)
+	}
+	left, _ := filepath.Glob(file + checkpointSuffix + ".*")
+	if len(left) > 0 {
+		t.Errorf("temporary checkpoint files left: %v", left)
+	}
+	cp := fmt.Sprintf(`{"file_sha256":"0000","client_id":"twice","table":%q,"stored_through_line":10,"stored_records":10}`, tb.Customers)
+	if err := os.WriteFile(file+checkpointSuffix, []byte(cp), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cdmctl(t, "", "import", "--client", "twice", "--resume", file); err == nil || !strings.Contains(err.Error(), "changed since the run") {
+		t.Errorf("--resume of a file that changed: %v", err)
+	}
+}
