@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cdm/customer-api/internal/devkit/faultproxy"
+	"os/exec"
 )
 
 // writeRecords writes n import records to a file, one a line.
@@ -181,5 +182,52 @@ func TestImportTwiceAtOnce(t *testing.T) {
 	}
 	if _, _, err := cdmctl(t, "", "import", "--client", "twice", "--resume", file); err == nil || !strings.Contains(err.Error(), "changed since the run") {
 		t.Errorf("--resume of a file that changed: %v", err)
+	}
+}
+
+// TestImportKilledAndResumed: an import killed (SIGKILL) after its
+// checkpoint was written is continued with --resume to the end an
+// uninterrupted import reaches.
+func TestImportKilledAndResumed(t *testing.T) {
+	tb := useTables(t)
+	const n = 2000
+	file := writeRecords(t, n)
+	mustRun(t, "import", "--client", "whole", file)
+	want, _ := mustRun(t, "export", "--client", "whole", "--out", "-")
+	bin := filepath.Join(t.TempDir(), "cdmctl")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	proxy := useProxy(t, tb)
+	proxy.Set(faultproxy.Config{Fault: faultproxy.Delay, Delay: 50 * time.Millisecond, Operation: "BatchWriteItem"})
+	cmd := exec.Command(bin, "import", "--client", "killed", "--in-flight", "2", file) // #nosec G204 -- the binary this test built
+	cmd.Env = os.Environ()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The checkpoint is first written a second after the run starts.
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(file + checkpointSuffix); err == nil {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("no checkpoint within 30 s")
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	proxy.Set(faultproxy.Config{})
+	stored := len(clientItems(t, tb, "killed"))
+	if stored == 0 || stored == n {
+		t.Fatalf("%d of %d stored when killed: the test proves nothing", stored, n)
+	}
+	_, msg := mustRun(t, "import", "--client", "killed", "--in-flight", "2", "--resume", file)
+	if !strings.Contains(msg, "resuming after line") {
+		t.Errorf("the resumed run said %q", msg)
+	}
+	if got, _ := mustRun(t, "export", "--client", "killed", "--out", "-"); got != want {
+		t.Errorf("after kill -9 and --resume the export differs from an uninterrupted import's (%d lines, want %d)", strings.Count(got, "\n"), n)
 	}
 }
