@@ -89,7 +89,7 @@ func firstNonSpace(br *bufio.Reader) (byte, error) {
 
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
 
-var errRecordTooLong = fmt.Errorf("import: a record longer than %d bytes", maxRecordBytes)
+var errRecordTooLong = errors.New("import: a record longer than 4 MiB") // maxRecordBytes
 
 func scanLines(br *bufio.Reader, take func(int, []byte) error) error {
 	var buf []byte
