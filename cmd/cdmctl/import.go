@@ -132,7 +132,7 @@ func openImport(sio stdio, name string) (*importSource, error) {
 	}
 	src := &importSource{name: name, path: f.Name(), temp: true}
 	if _, err := io.Copy(f, sio.in); err != nil {
-		f.Close()
+		_ = f.Close()
 		src.remove()
 		return nil, fmt.Errorf("copy standard input: %w", err)
 	}

@@ -204,11 +204,6 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 	// pk's is kept (see customer.IDSet): never an erasure too many.
 	seen.Seal()
 	writers := map[string]*Writer{} // one a client, for its audit lines
-	defer func() {
-		for _, w := range writers {
-			w.Close()
-		}
-	}()
 	err := a.liveKeys(ctx, clientID, func(pks []string) error {
 		for _, pk := range pks {
 			if seen.Has(pk) {
@@ -236,7 +231,6 @@ func (a *Admin) RestoreCustomers(ctx context.Context, from *Admin, src Source, c
 	})
 	for _, c := range slices.Sorted(maps.Keys(writers)) {
 		_, werr := writers[c].Close()
-		delete(writers, c)
 		if err == nil {
 			err = werr
 		}
