@@ -228,18 +228,27 @@ func checkImport(src *importSource, w io.Writer) (*importCheck, error) {
 	return check, err
 }
 
-// eachValid passes each valid record of the file, past line after, to fn.
+// eachValid passes each valid record of the file, past line after, to fn,
+// and fails if the file no longer holds what the first pass checked (an
+// operator's edit in the meantime), naming what to do.
 func (s *importSource) eachValid(check *importCheck, after int, fn func(line int, c customer.Customer) error) error {
-	return s.scan(func(line int, data []byte) error {
+	sum := sha256.New()
+	err := s.scan(func(line int, data []byte) error {
+		fmt.Fprintf(sum, "%d:", line)
+		sum.Write(data)
 		if line <= after || check.duplicates[line] {
 			return nil
 		}
 		c, err := customer.ParseRecord(data)
 		if err != nil {
-			return nil // rejected in the first pass
+			return nil // rejected in the first pass, or the file changed: see below
 		}
 		return fn(line, c)
 	})
+	if err == nil && hex.EncodeToString(sum.Sum(nil)) != check.sum {
+		err = fmt.Errorf("%s changed while it was being imported: what was written may not be what was checked; import it again, unchanged", s.name)
+	}
+	return err
 }
 
 // writeImport is the second pass: it stores the file's valid records as it
