@@ -99,13 +99,16 @@ func offboardExport(ctx context.Context, sio stdio, admin *dynamo.Admin, clientI
 	} else if err != nil {
 		return err
 	}
-	saved, err := readCCIDs(path)
+	// Exactly, as strings: an erasure must never rest on a hash.
+	have := map[string]bool{}
+	err := scanCCIDs(path, func(ids []string) error {
+		for _, id := range ids {
+			have[id] = true
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("%s exists and is not an export: %w", path, err)
-	}
-	have := make(map[string]bool, len(saved))
-	for _, id := range saved {
-		have[id] = true
 	}
 	missing := 0
 	err = admin.ClientCCIDs(ctx, clientID, func(ccids []string) error {
@@ -122,6 +125,6 @@ func offboardExport(ctx context.Context, sio stdio, admin *dynamo.Admin, clientI
 	if missing > 0 {
 		return fmt.Errorf("%s exists but lacks %d stored customers of client %s; give another --out", path, missing, clientID)
 	}
-	fmt.Fprintf(sio.err, "offboard 1/3 export: %s exists and holds every customer still stored (%d records); kept\n", path, len(saved))
+	fmt.Fprintf(sio.err, "offboard 1/3 export: %s exists and holds every customer still stored (%d records); kept\n", path, len(have))
 	return nil
 }

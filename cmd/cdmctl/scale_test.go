@@ -231,3 +231,23 @@ func TestImportKilledAndResumed(t *testing.T) {
 		t.Errorf("after kill -9 and --resume the export differs from an uninterrupted import's (%d lines, want %d)", strings.Count(got, "\n"), n)
 	}
 }
+
+// TestDeleteFileInChunks: delete --file of more ccids than one chunk
+// erases them all, names what was not stored, and counts right.
+func TestDeleteFileInChunks(t *testing.T) {
+	tb := useTables(t)
+	const n = 2*ccidChunk + 500
+	mustRun(t, "import", "--client", "del", writeRecords(t, n))
+	export, _ := mustRun(t, "export", "--client", "del", "--out", "-")
+	file := writeLines(t, "del.ndjson", []string{strings.TrimSpace(export), "NOT-STORED-1"})
+	if _, _, err := cdmctl(t, "", "delete", "--client", "del", "--file", file); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("up to %d customers", n+1)) {
+		t.Errorf("without --yes: %v", err)
+	}
+	_, msg := mustRun(t, "delete", "--client", "del", "--yes", "--file", file)
+	if !strings.Contains(msg, fmt.Sprintf("erased %d, not stored 1, of %d requested", n, n+1)) || !strings.Contains(msg, "not stored: NOT-STORED-1") {
+		t.Errorf("delete said %q", msg[max(0, len(msg)-300):])
+	}
+	if left := len(clientItems(t, tb, "del")); left != 0 {
+		t.Errorf("%d left", left)
+	}
+}
