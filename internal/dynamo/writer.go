@@ -35,6 +35,9 @@ type Writer struct {
 	through  int                 // every batch below this sequence number is done
 	doneThru int                 // how many items those batches hold
 	finished map[int]pendingDone // done batches above through, by sequence number
+
+	throughMu sync.Mutex
+	reported  int // the item count o.Through last heard
 }
 
 type pendingDone struct{ lastRef, n int }
@@ -170,7 +173,13 @@ func (w *Writer) done(b pendingBatch) {
 		w.o.Erased(batchCCIDs(b.reqs))
 	}
 	if advanced && w.o.Through != nil {
-		w.o.Through(last, doneThru)
+		// Workers finish in any order; the mark they report only rises.
+		w.throughMu.Lock()
+		if doneThru > w.reported {
+			w.reported = doneThru
+			w.o.Through(last, doneThru)
+		}
+		w.throughMu.Unlock()
 	}
 }
 
