@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -414,10 +413,7 @@ func TestRestoreKilledAndRunAgain(t *testing.T) {
 	putItems(t, src.DB, src.Customers, restored)
 	want := tableItems(t, src.DB, src.Customers)
 
-	bin := filepath.Join(t.TempDir(), "cdmctl")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCdmctl(t)
 	// Slow writes, so that the kill lands between batches.
 	proxy := useProxy(t, tb)
 	proxy.Set(faultproxy.Config{Fault: faultproxy.Delay, Delay: 100 * time.Millisecond, Operation: "BatchWriteItem"})

@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cdm/customer-api/internal/devkit/faultproxy"
 	"os/exec"
+
+	"github.com/cdm/customer-api/internal/devkit/faultproxy"
 )
 
 // writeRecords writes n import records to a file, one a line.
@@ -30,6 +31,28 @@ func writeRecords(t *testing.T, n int) string {
 		fmt.Fprintf(f, `{"ccid":"S-%07d","first_name":"First%d","last_name":"Last","date_of_birth":"1980-01-%02d","addresses":[{"address1":"%d Main St","city":"Radnor","state_province":"PA","postal_code":"19087","country":"US"}],"notification_channels":[{"channel_type":"sms","channel_addr":"610555%04d","consent_type":"written"}],"ext":{"n":%d,"plan":"gold"}}`+"\n", i, i, i%28+1, i, i%10000, i)
 	}
 	return path
+}
+
+// uninterrupted writes n records to a file and imports it for client
+// "whole", and returns the file and that client's export: what an
+// interrupted import of the file must end with.
+func uninterrupted(t *testing.T, n int) (file, export string) {
+	t.Helper()
+	file = writeRecords(t, n)
+	mustRun(t, "import", "--client", "whole", file)
+	export, _ = mustRun(t, "export", "--client", "whole", "--out", "-")
+	return file, export
+}
+
+// buildCdmctl builds this command, for a test that runs it as a process
+// (to kill it).
+func buildCdmctl(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "cdmctl")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // peakLiveHeap runs fn and returns the largest live heap (the heap a
@@ -91,9 +114,7 @@ func TestImportMemoryDoesNotGrowWithRecords(t *testing.T) {
 func TestInterruptedImportResumes(t *testing.T) {
 	tb := useTables(t)
 	const n = 3000
-	file := writeRecords(t, n)
-	mustRun(t, "import", "--client", "whole", file)
-	want, _ := mustRun(t, "export", "--client", "whole", "--out", "-")
+	file, want := uninterrupted(t, n)
 	proxy := useProxy(t, tb)
 	for _, stop := range []string{"throttling", "cancel"} {
 		t.Run(stop, func(t *testing.T) {
@@ -191,13 +212,8 @@ func TestImportTwiceAtOnce(t *testing.T) {
 func TestImportKilledAndResumed(t *testing.T) {
 	tb := useTables(t)
 	const n = 2000
-	file := writeRecords(t, n)
-	mustRun(t, "import", "--client", "whole", file)
-	want, _ := mustRun(t, "export", "--client", "whole", "--out", "-")
-	bin := filepath.Join(t.TempDir(), "cdmctl")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	file, want := uninterrupted(t, n)
+	bin := buildCdmctl(t)
 	proxy := useProxy(t, tb)
 	proxy.Set(faultproxy.Config{Fault: faultproxy.Delay, Delay: 50 * time.Millisecond, Operation: "BatchWriteItem"})
 	cmd := exec.Command(bin, "import", "--client", "killed", "--in-flight", "2", file) // #nosec G204 -- the binary this test built
