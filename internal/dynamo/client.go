@@ -234,39 +234,38 @@ func (a *Admin) EraseCustomers(ctx context.Context, clientID customer.ClientID, 
 	if err != nil {
 		return res, err
 	}
-	var reqs []types.WriteRequest
+	w := a.NewWriter(ctx, o)
 	for _, id := range ccids {
 		if _, ok := present[id]; !ok {
 			res.Absent = append(res.Absent, id)
 			continue
 		}
-		reqs = append(reqs, deleteRequest(clientID, id))
+		if w.Erase(customer.Key(clientID, id), 0) != nil {
+			break
+		}
 	}
-	res.Erased, err = a.writeAll(ctx, reqs, o)
+	res.Erased, err = w.Close()
 	return res, err
 }
 
 // EraseClient deletes every customer of clientID the client index lists,
-// a page at a time, and returns how many it erased. Run again after an
-// interruption, it erases what is left.
+// as it reads the index, and returns how many it erased. Run again after
+// an interruption, it erases what is left.
 func (a *Admin) EraseClient(ctx context.Context, clientID customer.ClientID, o BatchOptions) (int, error) {
-	total := 0
+	w := a.NewWriter(ctx, o)
 	err := a.ClientCCIDs(ctx, clientID, func(ccids []string) error {
-		reqs := make([]types.WriteRequest, len(ccids))
-		for i, id := range ccids {
-			reqs[i] = deleteRequest(clientID, id)
+		for _, id := range ccids {
+			if err := w.Erase(customer.Key(clientID, id), 0); err != nil {
+				return err
+			}
 		}
-		n, err := a.writeAll(ctx, reqs, o)
-		total += n
-		return err
+		return nil
 	})
-	return total, err
-}
-
-func deleteRequest(clientID customer.ClientID, ccid string) types.WriteRequest {
-	return types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: map[string]types.AttributeValue{
-		attrPK: &types.AttributeValueMemberS{Value: customer.Key(clientID, ccid)},
-	}}}
+	n, werr := w.Close()
+	if err == nil {
+		err = werr
+	}
+	return n, err
 }
 
 func equalItems(a, b map[string]types.AttributeValue) bool {
