@@ -47,7 +47,7 @@ const checkpointSuffix = ".checkpoint"
 func startCheckpoint(src *importSource, check *importCheck, client customer.ClientID, table string, o importOptions, w io.Writer) (*checkpoint, error) {
 	cp := &checkpoint{w: w, args: o.again, state: checkpointState{File: check.sum, Client: client.String(), Table: table}}
 	resume := o.resume
-	if src.temp {
+	if src.copy != nil {
 		return cp, nil
 	}
 	cp.path = src.path + checkpointSuffix

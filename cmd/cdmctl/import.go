@@ -73,7 +73,7 @@ func importCustomers(ctx context.Context, inv *invocation, args []string) error 
 	if err != nil {
 		return err
 	}
-	defer src.remove()
+	defer src.close()
 	start := time.Now()
 	check, err := checkImport(src, sio.err)
 	if err != nil {
@@ -111,13 +111,16 @@ func importCustomers(ctx context.Context, inv *invocation, args []string) error 
 // importSource is the file an import reads: the operator's, or a private
 // copy of standard input.
 type importSource struct {
-	name string // as the operator gave it: a path, or -
-	path string // what is read
-	temp bool
+	name string   // as the operator gave it: a path, or -
+	path string   // what is read, for a path
+	copy *os.File // the copy of standard input, already unlinked
 }
 
 // openImport returns the file to read, copying standard input (-) to a
-// private temporary file first, so that it can be read twice.
+// private temporary file first, so that it can be read twice. The copy is
+// unlinked as soon as it is made: the open file is all that is left of it,
+// so that not even a kill -9 leaves patient data behind in the temporary
+// folder.
 func openImport(sio stdio, name string) (*importSource, error) {
 	if name != "-" {
 		f, err := os.Open(name) // #nosec G304 G703 -- the operator names the file to import
@@ -130,33 +133,42 @@ func openImport(sio stdio, name string) (*importSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	src := &importSource{name: name, path: f.Name(), temp: true}
-	if _, err := io.Copy(f, sio.in); err != nil {
+	if err := os.Remove(f.Name()); err != nil { // #nosec G703 -- the temporary file this command made
 		_ = f.Close()
-		src.remove()
-		return nil, fmt.Errorf("copy standard input: %w", err)
+		return nil, fmt.Errorf("unlink the copy of standard input: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		src.remove()
-		return nil, err
+	src := &importSource{name: name, copy: f}
+	if _, err := io.Copy(f, sio.in); err != nil {
+		src.close()
+		return nil, fmt.Errorf("copy standard input: %w", err)
 	}
 	return src, nil
 }
 
-func (s *importSource) remove() {
-	if s.temp {
-		_ = os.Remove(s.path) // #nosec G703 -- the temporary file this command made
+// close lets go of the copy of standard input, which then is gone.
+func (s *importSource) close() {
+	if s.copy != nil {
+		_ = s.copy.Close()
 	}
 }
 
 // scan reads the file's records, with each one's line.
 func (s *importSource) scan(take func(line int, data []byte) error) error {
-	f, err := os.Open(s.path) // #nosec G304 G703 -- the operator names the file to import
-	if err != nil {
-		return err
+	var r io.Reader
+	if s.copy != nil {
+		if _, err := s.copy.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		r = s.copy
+	} else {
+		f, err := os.Open(s.path) // #nosec G304 G703 -- the operator names the file to import
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
 	}
-	defer f.Close()
-	if err := customer.ScanImport(f, take); err != nil {
+	if err := customer.ScanImport(r, take); err != nil {
 		return fmt.Errorf("read %s: %w", s.name, err)
 	}
 	return nil

@@ -267,3 +267,38 @@ func TestDeleteFileInChunks(t *testing.T) {
 		t.Errorf("%d left", left)
 	}
 }
+
+// TestStdinCopyLeavesNothing: while an import copies its standard input,
+// the temporary folder holds no file of it (the copy is unlinked at once,
+// so a kill -9 leaves no patient data behind), and the import still reads
+// the copy twice and stores every record.
+func TestStdinCopyLeavesNothing(t *testing.T) {
+	tb := useTables(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(context.Background(), []string{"import", "--client", "stdin", "-"}, pr, io.Discard, io.Discard)
+	}()
+	for i := range 300 {
+		fmt.Fprintf(pw, `{"ccid":"IN-%04d","first_name":"Zoë"}`+"\n", i)
+	}
+	// The import is now copying, blocked on the pipe.
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("while copying standard input, %s holds %v", tmp, left)
+	}
+	for i := 300; i < 600; i++ {
+		fmt.Fprintf(pw, `{"ccid":"IN-%04d","first_name":"Zoë"}`+"\n", i)
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(clientItems(t, tb, "stdin")); n != 600 {
+		t.Errorf("%d stored, want 600", n)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("after the import, %s holds %v", tmp, left)
+	}
+}
