@@ -19,7 +19,7 @@ var importCommand = &command{name: "import", args: "--client ID [--skip-invalid]
 	summary: "store a client's customers from NDJSON or a JSON array; nothing is written while any record is invalid", tables: true, run: importCustomers,
 	doc: `The file is read twice, a record at a time: first to check every record
 (and find CCIDs given twice), then to write. Standard input is first copied
-to a private temporary file, removed afterwards. A run of a FILE keeps a
+to a private temporary file, unlinked at once. A run of a FILE keeps a
 checkpoint beside it (FILE.checkpoint); stopped half way (Ctrl-C, a lost
 connection, throttling past the retry budget), it prints how to continue:
 the same command with --resume, which skips what is stored already.
